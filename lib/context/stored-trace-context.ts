@@ -1,0 +1,74 @@
+import { type Context, isSpanContextValid, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { Job, JobsOptions } from 'bullmq';
+import { MAX_STORED_CONTEXT_LENGTH } from '../job-tracing.constants.js';
+import { type TraceCarrier, TracingContext } from './tracing-context.js';
+
+/**
+ * The trace context a job carries in BullMQ's own telemetry slot,
+ * `opts.telemetry.metadata`: JSON of the propagator's carrier, the format
+ * BullMQ's built-in telemetry (bullmq-otel) writes and reads too.
+ */
+export type StoredContextResult =
+  | { context: TracingContext; parent: Context }
+  | { problem: string };
+
+const W3C_HEADERS = new Set(['traceparent', 'tracestate']);
+
+/** Never throws: whatever a job holds, the answer is a context or the reason there is none. */
+export function readStoredContext(job: Job): StoredContextResult {
+  const metadata: unknown = job.opts?.telemetry?.metadata;
+  if (metadata === undefined) return { problem: 'no trace context is stored on the job' };
+  if (typeof metadata !== 'string') return { problem: `telemetry metadata is a ${typeof metadata}, not a string` };
+  if (metadata === '') return { problem: 'telemetry metadata is empty' };
+  if (metadata.length > MAX_STORED_CONTEXT_LENGTH) {
+    return { problem: `telemetry metadata is ${metadata.length} characters, over the ${MAX_STORED_CONTEXT_LENGTH} limit` };
+  }
+  let carrier: unknown;
+  try {
+    carrier = JSON.parse(metadata);
+  } catch {
+    return { problem: 'telemetry metadata is not JSON' };
+  }
+  if (typeof carrier !== 'object' || carrier === null || Array.isArray(carrier)) {
+    return { problem: 'telemetry metadata is not a JSON object' };
+  }
+  const headers = carrier as Record<string, unknown>;
+  for (const key of Object.keys(headers)) {
+    if (typeof headers[key] !== 'string') return { problem: `telemetry metadata field "${key}" is not a string` };
+  }
+  try {
+    const stored = TracingContext.fromCarrier(headers as TraceCarrier);
+    return { context: stored, parent: toParentContext(stored, headers as TraceCarrier) };
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+}
+
+function toParentContext(stored: TracingContext, carrier: TraceCarrier): Context {
+  // Other headers (baggage) need the application's propagator; plain W3C needs nothing else.
+  const base = Object.keys(carrier).some((key) => !W3C_HEADERS.has(key))
+    ? propagation.extract(ROOT_CONTEXT, carrier)
+    : ROOT_CONTEXT;
+  return trace.setSpanContext(base, stored.toSpanContext());
+}
+
+/** JSON of the carrier for `ctx`: through the global propagator, or plain W3C if that writes nothing. */
+export function serializeContext(ctx: Context): string | undefined {
+  const carrier: TraceCarrier = {};
+  propagation.inject(ctx, carrier);
+  if (carrier.traceparent === undefined) {
+    const spanContext = trace.getSpanContext(ctx);
+    if (!spanContext || !isSpanContextValid(spanContext)) {
+      return Object.keys(carrier).length ? JSON.stringify(carrier) : undefined;
+    }
+    Object.assign(carrier, TracingContext.fromSpanContext(spanContext).toCarrier());
+  }
+  return JSON.stringify(carrier);
+}
+
+/** The job options with `metadata` set, unless the caller set one already or asked BullMQ to omit it. */
+export function withStoredContext(options: JobsOptions | undefined, metadata: string | undefined): JobsOptions {
+  const telemetry = options?.telemetry;
+  if (metadata === undefined || telemetry?.metadata !== undefined || telemetry?.omitContext) return options ?? {};
+  return { ...options, telemetry: { ...options?.telemetry, metadata } };
+}

@@ -1,0 +1,19 @@
+export { InvalidTracingContextError } from './context/invalid-tracing-context.error.js';
+export { type TraceCarrier, TracingContext } from './context/tracing-context.js';
+export { InjectTracedQueue } from './decorators/inject-traced-queue.decorator.js';
+export { SkipTaskTracing, TraceTask } from './decorators/trace-task.decorator.js';
+export type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
+export type { MakeSpan, ReadStoredContext, TaskSpan } from './interfaces/make-span.interface.js';
+export type { TaskHooks } from './interfaces/task-hooks.interface.js';
+export { getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';
+export { JobTracingModule } from './job-tracing.module.js';
+export { LevelFilter } from './levels/level-filter.js';
+export { SpanLevel } from './levels/span-level.js';
+export {
+  type TracedBulkJob,
+  type TracedJobsOptions,
+  TracedQueue,
+  type TracedQueueOptions,
+} from './queue/traced-queue.js';
+export { ContextualTaskSpan } from './strategies/contextual-task-span.js';
+export { DefaultTaskSpan, type TaskSpanOptions } from './strategies/default-task-span.js';

@@ -1,0 +1,115 @@
+import { ProcessorDecoratorService, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, type OnModuleDestroy, type Type } from '@nestjs/common';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import { context, trace } from '@opentelemetry/api';
+import type { Job, Processor } from 'bullmq';
+import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
+import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
+import type { MakeSpan } from './interfaces/make-span.interface.js';
+import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
+import { MODULE_OPTIONS_TOKEN } from './job-tracing.module-definition.js';
+import { DefaultTaskSpan } from './strategies/default-task-span.js';
+import { TaskTracer } from './tracing/task-tracer.js';
+
+/** `null`: the processor opted out with @SkipTaskTracing. */
+type ProcessorStrategy = MakeSpan | null;
+
+/**
+ * Wraps every processor that @nestjs/bullmq registers, and finds for each job
+ * the strategy its processor class asked for.
+ */
+@Injectable()
+export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy {
+  private readonly defaultMakeSpan: MakeSpan;
+  private readonly removeDecoration: () => void;
+  private readonly strategyByWorker = new WeakMap<object, ProcessorStrategy>();
+  private strategyByQueue?: Map<string, ProcessorStrategy>;
+  private decoratorService?: ProcessorDecoratorService;
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly discovery: DiscoveryService,
+    private readonly metadataAccessor: JobTracingMetadataAccessor,
+    private readonly taskTracer: TaskTracer,
+    @Inject(MODULE_OPTIONS_TOKEN) options: JobTracingModuleOptions,
+  ) {
+    this.defaultMakeSpan = options.makeSpan ?? new DefaultTaskSpan();
+    // Constructors run before any onModuleInit, so this is in place before BullModule creates workers.
+    this.removeDecoration = addProcessorDecoration(this);
+  }
+
+  onModuleDestroy(): void {
+    this.removeDecoration();
+  }
+
+  owns(service: ProcessorDecoratorService): boolean {
+    this.decoratorService ??= this.moduleRef.get(ProcessorDecoratorService, { strict: false });
+    return this.decoratorService === service;
+  }
+
+  decorate(processor: Processor): Processor {
+    // A span active while the Worker is built leaks into its processing loop (bullmq issue 4731).
+    const spanAtConstruction = trace.getSpan(context.active());
+    const explorer = this;
+    // A plain function: bullmq calls it as `worker.processFn(...)`, so `this` is the Worker.
+    // Request-scoped processors are decorated per job and called without a Worker.
+    return function tracedProcessor(this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
+      const makeSpan = explorer.strategyFor(this, job.queueName);
+      if (!makeSpan) return processor(job, token, signal);
+      let activeContext = context.active();
+      if (this && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
+        activeContext = trace.deleteSpan(activeContext);
+      }
+      return explorer.taskTracer.run(makeSpan, job, activeContext, () => processor(job, token, signal));
+    };
+  }
+
+  private strategyFor(worker: object | undefined, queueName: string): ProcessorStrategy {
+    if (worker) {
+      let strategy = this.strategyByWorker.get(worker);
+      if (strategy === undefined) {
+        const host = this.processorHosts().find((candidate) => workerOf(candidate) === worker);
+        strategy = host ? this.strategyOf(host.constructor as Type) : this.strategyForQueue(queueName);
+        this.strategyByWorker.set(worker, strategy);
+      }
+      return strategy;
+    }
+    return this.strategyForQueue(queueName);
+  }
+
+  // With several processor classes on one queue, the first one registered decides.
+  private strategyForQueue(queueName: string): ProcessorStrategy {
+    if (!this.strategyByQueue?.has(queueName)) {
+      // Workers registered later (manualRegistration) are picked up on their first job.
+      this.strategyByQueue = new Map();
+      for (const host of this.processorHosts()) {
+        const name = workerOf(host)?.name;
+        if (name !== undefined && !this.strategyByQueue.has(name)) {
+          this.strategyByQueue.set(name, this.strategyOf(host.constructor as Type));
+        }
+      }
+    }
+    return this.strategyByQueue.get(queueName) ?? this.defaultMakeSpan;
+  }
+
+  private strategyOf(processorClass: Type): ProcessorStrategy {
+    const metadata = this.metadataAccessor.getTaskTracing(processorClass);
+    if (!metadata) return this.defaultMakeSpan;
+    return metadata.traced ? (metadata.makeSpan ?? this.defaultMakeSpan) : null;
+  }
+
+  private processorHosts(): WorkerHost[] {
+    return this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((instance): instance is WorkerHost => instance instanceof WorkerHost);
+  }
+}
+
+function workerOf(host: WorkerHost): WorkerHost['worker'] | undefined {
+  try {
+    return host.worker;
+  } catch {
+    return undefined; // not registered yet, e.g. with manualRegistration
+  }
+}

@@ -1,0 +1,24 @@
+import { BullModule } from '@nestjs/bullmq';
+import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { JobTracingModule, type JobTracingModuleOptions } from '../../lib/index.js';
+import { redisConnection } from './queues.js';
+
+export interface TestAppOptions {
+  tracing?: JobTracingModuleOptions;
+  imports?: ModuleMetadata['imports'];
+  providers?: ModuleMetadata['providers'];
+}
+
+/** A Nest application context with BullModule on the test Redis and JobTracingModule. */
+export async function startApp(options: TestAppOptions = {}): Promise<INestApplicationContext> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      JobTracingModule.forRoot(options.tracing),
+      BullModule.forRoot({ connection: redisConnection() }),
+      ...(options.imports ?? []),
+    ],
+    providers: options.providers ?? [],
+  }).compile();
+  return moduleRef.init();
+}
