@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bullmq';
-import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { JobTracingModule, type JobTracingModuleOptions } from '../../lib/index.js';
 import { redisConnection } from './queues.js';
@@ -8,17 +8,19 @@ export interface TestAppOptions {
   tracing?: JobTracingModuleOptions;
   imports?: ModuleMetadata['imports'];
   providers?: ModuleMetadata['providers'];
+  logger?: LoggerService;
 }
 
 /** A Nest application context with BullModule on the test Redis and JobTracingModule. */
 export async function startApp(options: TestAppOptions = {}): Promise<INestApplicationContext> {
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [
       JobTracingModule.forRoot(options.tracing),
       BullModule.forRoot({ connection: redisConnection() }),
       ...(options.imports ?? []),
     ],
     providers: options.providers ?? [],
-  }).compile();
-  return moduleRef.init();
+  });
+  if (options.logger) builder.setLogger(options.logger);
+  return (await builder.compile()).init();
 }

@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 
 export interface RedisConnection {
@@ -23,4 +26,19 @@ export function redisConnection(): RedisConnection {
 /** A queue name no other test or earlier run shares. */
 export function uniqueQueueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function queueOf(app: INestApplicationContext, queueName: string): Queue {
+  return app.get<Queue>(getQueueToken(queueName), { strict: false });
+}
+
+/** Waits for the job's final outcome (after all retries) through QueueEvents. */
+export async function finished(job: Job, timeoutMs = 10_000): Promise<unknown> {
+  const events = new QueueEvents(job.queueName, { connection: redisConnection() });
+  try {
+    await events.waitUntilReady();
+    return await job.waitUntilFinished(events, timeoutMs);
+  } finally {
+    await events.close();
+  }
 }

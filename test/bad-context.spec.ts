@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+import type { Job } from 'bullmq';
+import { ContextualTaskSpan, TraceTask } from '../lib/index.js';
+import { startApp } from './support/app.js';
+import { finished, queueOf, uniqueQueueName } from './support/queues.js';
+import { RecordingLogger } from './support/recording-logger.js';
+import { setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_ID = '00f067aa0ba902b7';
+const carrier = (fields: object) => JSON.stringify(fields);
+
+/** `metadata: undefined` means the job stores no telemetry at all. */
+const MALFORMED: Array<[string, unknown]> = [
+  ['missing', undefined],
+  ['empty', ''],
+  ['not JSON', '{"traceparent": '],
+  ['a JSON array', '["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]'],
+  ['a JSON string', '"traceparent"'],
+  ['JSON null', 'null'],
+  ['a number instead of a string', 42],
+  ['a traceparent of the wrong type', carrier({ traceparent: 42 })],
+  ['an object under __proto__', '{"__proto__":{"traceparent":"x"}}'],
+  ['no traceparent', carrier({ tracestate: 'a=1' })],
+  ['a malformed traceparent', carrier({ traceparent: 'garbage' })],
+  ['an all-zero trace id', carrier({ traceparent: `00-${'0'.repeat(32)}-${SPAN_ID}-01` })],
+  ['version ff', carrier({ traceparent: `ff-${TRACE_ID}-${SPAN_ID}-01` })],
+  ['upper-case hex', carrier({ traceparent: `00-${TRACE_ID.toUpperCase()}-${SPAN_ID}-01` })],
+  [
+    '33 tracestate members',
+    carrier({
+      traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`,
+      tracestate: Array.from({ length: 33 }, (_, index) => `k${index}=v`).join(','),
+    }),
+  ],
+  ['a 600-character tracestate', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: `a=${'x'.repeat(598)}` })],
+  ['1 MB of metadata', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, padding: 'x'.repeat(1024 * 1024) })],
+];
+
+describe('malformed or hostile trace context on a job', () => {
+  let exporter: InMemorySpanExporter;
+  let app: INestApplicationContext;
+  let logger: RecordingLogger;
+  let queueName: string;
+  const jobs = new Map<string, Job>();
+
+  beforeAll(async () => {
+    exporter = setupTracing();
+    logger = new RecordingLogger();
+    queueName = uniqueQueueName('hostile');
+
+    @Processor(queueName)
+    @TraceTask(new ContextualTaskSpan())
+    class HostileInputProcessor extends WorkerHost {
+      async process(job: Job) {
+        return `ran ${job.name}`;
+      }
+    }
+
+    app = await startApp({
+      logger,
+      imports: [BullModule.registerQueue({ name: queueName })],
+      providers: [HostileInputProcessor],
+    });
+    const queue = queueOf(app, queueName);
+    for (const [name, metadata] of [...MALFORMED, ['valid', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` })]]) {
+      const opts = metadata === undefined ? {} : { telemetry: { metadata: metadata as string } };
+      jobs.set(name as string, await queue.add(name as string, {}, opts));
+    }
+    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === jobs.size);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(MALFORMED)('runs a job whose context is %s under a new root, with one warning', async (name) => {
+    const job = jobs.get(name)!;
+    expect(await finished(job)).toBe(`ran ${name}`);
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+      (candidate) => candidate.attributes.task_id === job.id,
+    );
+    expect(span).toBeDefined();
+    expect(span!.parentSpanContext).toBeUndefined();
+    expect(span!.spanContext().traceId).not.toBe(TRACE_ID);
+    expect(span!.attributes.trace_id).toBeUndefined();
+    const warnings = logger.warnings.filter((warning) => warning.includes(`Job ${job.id} of queue "${queueName}"`));
+    expect(warnings).toHaveLength(1);
+    // The warning explains, but never echoes the job's (possibly huge) metadata.
+    expect(warnings[0].length).toBeLessThan(300);
+  });
+
+  it('continues a valid context on the same queue, without a warning', async () => {
+    const job = jobs.get('valid')!;
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+      (candidate) => candidate.attributes.task_id === job.id,
+    );
+    expect(span!.spanContext().traceId).toBe(TRACE_ID);
+    expect(span!.parentSpanContext?.spanId).toBe(SPAN_ID);
+    expect(logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toHaveLength(0);
+    expect(logger.errors).toEqual([]);
+  });
+});
