@@ -1,0 +1,104 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
+import { Queue, Worker } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
+import { ContextualTaskSpan, TraceTask, TracedQueue } from '../lib/index.js';
+import { startApp } from './support/app.js';
+import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
+import { parentSpanId, setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+
+let exporter: InMemorySpanExporter;
+let app: INestApplicationContext | undefined;
+const closeAfterTest: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(() => {
+  exporter = setupTracing();
+});
+afterEach(async () => {
+  await Promise.all(closeAfterTest.splice(0).map((closable) => closable.close()));
+  await app?.close();
+  app = undefined;
+  exporter.reset();
+});
+
+const bullmqTelemetry = () => new BullMQOtel({ tracerName: 'bullmq', version: '6.7.0' });
+const fromBullmq = (span: ReadableSpan) => span.instrumentationScope.name === 'bullmq';
+
+async function inRequest<T>(work: () => Promise<T>): Promise<T> {
+  return trace.getTracer('test').startActiveSpan('request', async (span) => {
+    try {
+      return await work();
+    } finally {
+      span.end();
+    }
+  });
+}
+
+describe('interop with BullMQ telemetry (bullmq-otel)', () => {
+  it('continues a job enqueued by a plain Queue with bullmq-otel', async () => {
+    const queueName = uniqueQueueName('from-bullmq');
+
+    @Processor(queueName)
+    @TraceTask(new ContextualTaskSpan())
+    class ContinuingProcessor extends WorkerHost {
+      async process() {}
+    }
+
+    app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [ContinuingProcessor] });
+    const producer = new Queue(queueName, { connection: redisConnection(), telemetry: bullmqTelemetry() });
+    closeAfterTest.push(producer);
+    await inRequest(() => producer.add('job', {}));
+
+    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const bullmqAdd = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.PRODUCER)!;
+    const [task] = spansNamed(spans, 'task', queueName);
+    expect(bullmqAdd.name).toBe(`add ${queueName}.job`);
+    expect(task.spanContext().traceId).toBe(spansNamed(spans, 'request')[0].spanContext().traceId);
+    expect(parentSpanId(task)).toBe(bullmqAdd.spanContext().spanId);
+    expect(task.attributes.span_id).toBe(bullmqAdd.spanContext().spanId);
+  });
+
+  it('lets a plain Worker with bullmq-otel continue a job from TracedQueue', async () => {
+    const queueName = uniqueQueueName('to-bullmq');
+    const queue = new Queue(queueName, { connection: redisConnection() });
+    const worker = new Worker(queueName, async () => 'plain', {
+      connection: redisConnection(),
+      telemetry: bullmqTelemetry(),
+    });
+    closeAfterTest.push(worker, queue);
+    const job = await inRequest(() => new TracedQueue(queue).add('job', {}));
+    expect(await finished(job)).toBe('plain');
+
+    const spans = await waitForSpans(exporter, (all) =>
+      all.some((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER),
+    );
+    const send = spansNamed(spans, `send ${queueName}`)[0];
+    const bullmqProcess = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER)!;
+    expect(bullmqProcess.name).toBe(`process ${queueName}`);
+    expect(bullmqProcess.spanContext().traceId).toBe(send.spanContext().traceId);
+    expect(parentSpanId(bullmqProcess)).toBe(send.spanContext().spanId);
+  });
+
+  it('nests a DefaultTaskSpan under BullMQ’s own consumer span when the worker has telemetry', async () => {
+    const queueName = uniqueQueueName('both');
+
+    @Processor(queueName)
+    class DefaultProcessor extends WorkerHost {
+      async process() {}
+    }
+
+    app = await startApp({
+      imports: [BullModule.registerQueue({ name: queueName, telemetry: bullmqTelemetry() })],
+      providers: [DefaultProcessor],
+    });
+    await queueOf(app, queueName).add('job', {});
+
+    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const [task] = spansNamed(spans, 'task', queueName);
+    const bullmqProcess = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER)!;
+    expect(parentSpanId(task)).toBe(bullmqProcess.spanContext().spanId);
+  });
+});
