@@ -1,41 +1,24 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
-import type { INestApplicationContext } from '@nestjs/common';
-import { SpanKind, trace } from '@opentelemetry/api';
-import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { Queue, Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { ContextualTaskSpan, TraceTask, TracedQueue } from '../lib/index.js';
 import { startApp } from './support/app.js';
+import { useTracingPerTest } from './support/lifecycle.js';
 import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
-import { parentSpanId, setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+import { inRequest, parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
-let exporter: InMemorySpanExporter;
-let app: INestApplicationContext | undefined;
+const state = useTracingPerTest();
 const closeAfterTest: Array<{ close(): Promise<void> }> = [];
-
-beforeAll(() => {
-  exporter = setupTracing();
-});
 afterEach(async () => {
   await Promise.all(closeAfterTest.splice(0).map((closable) => closable.close()));
-  await app?.close();
-  app = undefined;
-  exporter.reset();
 });
 
 const bullmqTelemetry = () => new BullMQOtel({ tracerName: 'bullmq', version: '6.7.0' });
 const fromBullmq = (span: ReadableSpan) => span.instrumentationScope.name === 'bullmq';
 
-async function inRequest<T>(work: () => Promise<T>): Promise<T> {
-  return trace.getTracer('test').startActiveSpan('request', async (span) => {
-    try {
-      return await work();
-    } finally {
-      span.end();
-    }
-  });
-}
 
 describe('interop with BullMQ telemetry (bullmq-otel)', () => {
   it('continues a job enqueued by a plain Queue with bullmq-otel', async () => {
@@ -47,12 +30,12 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
       async process() {}
     }
 
-    app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [ContinuingProcessor] });
+    state.app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [ContinuingProcessor] });
     const producer = new Queue(queueName, { connection: redisConnection(), telemetry: bullmqTelemetry() });
     closeAfterTest.push(producer);
     await inRequest(() => producer.add('job', {}));
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
     const bullmqAdd = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.PRODUCER)!;
     const [task] = spansNamed(spans, 'task', queueName);
     expect(bullmqAdd.name).toBe(`add ${queueName}.job`);
@@ -72,7 +55,7 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
     const job = await inRequest(() => new TracedQueue(queue).add('job', {}));
     expect(await finished(job)).toBe('plain');
 
-    const spans = await waitForSpans(exporter, (all) =>
+    const spans = await waitForSpans(state.exporter, (all) =>
       all.some((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER),
     );
     const send = spansNamed(spans, `send ${queueName}`)[0];
@@ -90,13 +73,13 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
       async process() {}
     }
 
-    app = await startApp({
+    state.app = await startApp({
       imports: [BullModule.registerQueue({ name: queueName, telemetry: bullmqTelemetry() })],
       providers: [DefaultProcessor],
     });
-    await queueOf(app, queueName).add('job', {});
+    await queueOf(state.app, queueName).add('job', {});
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
     const [task] = spansNamed(spans, 'task', queueName);
     const bullmqProcess = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER)!;
     expect(parentSpanId(task)).toBe(bullmqProcess.spanContext().spanId);

@@ -1,24 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BullModule, BullRegistrar, Processor, WorkerHost } from '@nestjs/bullmq';
 import { type DynamicModule, type INestApplicationContext, Module, Scope, type Type } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
-import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { Test } from '@nestjs/testing';
 import { JobTracingModule } from '../lib/index.js';
-import { queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
-import { setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+import { useTracingPerTest } from './support/lifecycle.js';
+import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
+import { spansNamed, waitForSpans } from './support/tracing.js';
 
-let exporter: InMemorySpanExporter;
-let app: INestApplicationContext | undefined;
-
-beforeAll(() => {
-  exporter = setupTracing();
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  exporter.reset();
-});
+const state = useTracingPerTest();
 
 function featureModule(queueName: string, scope = Scope.DEFAULT): Type {
   @Processor({ name: queueName, scope })
@@ -39,8 +29,8 @@ async function start(imports: Array<Type | DynamicModule>): Promise<INestApplica
 }
 
 async function expectTaskSpanFor(queueName: string): Promise<void> {
-  await queueOf(app!, queueName).add('job', {});
-  const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+  await queueOf(state.app!, queueName).add('job', {});
+  const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
   expect(spansNamed(spans, 'task', queueName)[0].attributes.attempt).toBe(1);
 }
 
@@ -61,13 +51,13 @@ describe('registration', () => {
       bull: BullModule.forRoot({ connection: redisConnection() }),
       feature: featureModule(queueName),
     };
-    app = await start(order.map((name) => modules[name]));
+    state.app = await start(order.map((name) => modules[name]));
     await expectTaskSpanFor(queueName);
   });
 
   it('configures with forRootAsync', async () => {
     const queueName = uniqueQueueName('async');
-    app = await start([
+    state.app = await start([
       featureModule(queueName),
       JobTracingModule.forRootAsync({ useFactory: async () => ({ level: 'info' }) }),
       BullModule.forRoot({ connection: redisConnection() }),
@@ -77,7 +67,7 @@ describe('registration', () => {
 
   it('traces request-scoped processors', async () => {
     const queueName = uniqueQueueName('scoped');
-    app = await start([
+    state.app = await start([
       JobTracingModule.forRoot(),
       BullModule.forRoot({ connection: redisConnection() }),
       featureModule(queueName, Scope.REQUEST),
@@ -87,11 +77,11 @@ describe('registration', () => {
 
   it('traces processors registered manually after init', async () => {
     const queueName = uniqueQueueName('manual');
-    app = await start([
+    const app = (state.app = await start([
       BullModule.forRoot({ connection: redisConnection(), extraOptions: { manualRegistration: true } }),
       featureModule(queueName),
       JobTracingModule.forRoot(),
-    ]);
+    ]));
     app.get(BullRegistrar).register();
     await expectTaskSpanFor(queueName);
   });
@@ -99,7 +89,7 @@ describe('registration', () => {
   it('does not leak a span active while the workers were built into job spans (bullmq #4731)', async () => {
     const queueName = uniqueQueueName('leak');
     await trace.getTracer('test').startActiveSpan('bootstrap', async (bootstrap) => {
-      app = await start([
+      state.app = await start([
         JobTracingModule.forRoot(),
         BullModule.forRoot({ connection: redisConnection() }),
         featureModule(queueName),
@@ -107,8 +97,8 @@ describe('registration', () => {
       bootstrap.end();
     });
     await expectTaskSpanFor(queueName);
-    const [task] = spansNamed(exporter.getFinishedSpans(), 'task', queueName);
-    const [bootstrap] = spansNamed(exporter.getFinishedSpans(), 'bootstrap');
+    const [task] = spansNamed(state.exporter.getFinishedSpans(), 'task', queueName);
+    const [bootstrap] = spansNamed(state.exporter.getFinishedSpans(), 'bootstrap');
     expect(task.parentSpanContext).toBeUndefined();
     expect(task.spanContext().traceId).not.toBe(bootstrap.spanContext().traceId);
   });
@@ -122,10 +112,9 @@ describe('registration', () => {
     ]);
     await tracedApp.close();
     // A second application without the module, in the same process, stays untraced.
-    app = await start([BullModule.forRoot({ connection: redisConnection() }), featureModule(queueName)]);
+    const app = (state.app = await start([BullModule.forRoot({ connection: redisConnection() }), featureModule(queueName)]));
     const job = await queueOf(app, queueName).add('job', {});
-    const { finished } = await import('./support/queues.js');
     expect(await finished(job)).toBe('done');
-    expect(spansNamed(exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
+    expect(spansNamed(state.exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
   });
 });

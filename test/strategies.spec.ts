@@ -1,8 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
-import type { INestApplicationContext } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Job } from 'bullmq';
 import {
   ContextualTaskSpan,
@@ -16,31 +15,14 @@ import {
   TracedQueue,
 } from '../lib/index.js';
 import { startApp } from './support/app.js';
+import { useTracingPerTest } from './support/lifecycle.js';
 import { finished, queueOf, uniqueQueueName } from './support/queues.js';
-import { parentSpanId, setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+import { inRequest, parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
-let exporter: InMemorySpanExporter;
-let app: INestApplicationContext | undefined;
+const state = useTracingPerTest();
 
-beforeAll(() => {
-  exporter = setupTracing();
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  delete process.env.JOB_TRACING_LEVEL;
-  exporter.reset();
-});
-
-/** Adds a job through TracedQueue inside an active `request` span, as an HTTP handler would. */
-async function addInRequest(queue: TracedQueue, data: unknown, opts = {}): Promise<Job> {
-  return trace.getTracer('test').startActiveSpan('request', async (span) => {
-    try {
-      return await queue.add('job', data, opts);
-    } finally {
-      span.end();
-    }
-  });
+function addInRequest(queue: TracedQueue, data: unknown, opts = {}): Promise<Job> {
+  return inRequest(() => queue.add('job', data, opts));
 }
 
 function only(spans: ReadableSpan[], name: string, queueName?: string): ReadableSpan {
@@ -60,11 +42,11 @@ describe('DefaultTaskSpan', () => {
       }
     }
 
-    app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [DefaultProcessor] });
-    const job = await addInRequest(new TracedQueue(queueOf(app, queueName)), { n: 21 });
+    state.app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [DefaultProcessor] });
+    const job = await addInRequest(new TracedQueue(queueOf(state.app, queueName)), { n: 21 });
     const result = await finished(job);
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
     const task = only(spans, 'task', queueName);
     expect(task.kind).toBe(SpanKind.CONSUMER);
     expect(task.parentSpanContext).toBeUndefined();
@@ -95,10 +77,10 @@ describe('ContextualTaskSpan', () => {
       async process() {}
     }
 
-    app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [ContextualProcessor] });
-    const job = await addInRequest(new TracedQueue(queueOf(app, queueName)), {});
+    state.app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [ContextualProcessor] });
+    const job = await addInRequest(new TracedQueue(queueOf(state.app, queueName)), {});
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
     const request = only(spans, 'request');
     const send = only(spans, `send ${queueName}`);
     const task = only(spans, 'task', queueName);
@@ -135,11 +117,11 @@ describe('ContextualTaskSpan', () => {
       }
     }
 
-    app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [FlakyProcessor] });
-    const job = await addInRequest(new TracedQueue(queueOf(app, queueName)), {}, { attempts: 2 });
+    state.app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [FlakyProcessor] });
+    const job = await addInRequest(new TracedQueue(queueOf(state.app, queueName)), {}, { attempts: 2 });
     expect(await finished(job)).toBe('delivered');
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 2);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 2);
     const send = only(spans, `send ${queueName}`);
     const [first, second] = spansNamed(spans, 'task', queueName).sort(
       (a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt),
@@ -182,14 +164,14 @@ describe('custom MakeSpan and the level filter', () => {
       async process() {}
     }
 
-    app = await startApp({
+    state.app = await startApp({
       tracing: { level: `warn,${queueName}=debug` },
       imports: [BullModule.registerQueue({ name: queueName })],
       providers: [DetailedProcessor],
     });
-    const job = await queueOf(app, queueName).add('job', { to: 'a@example.com' });
+    const job = await queueOf(state.app, queueName).add('job', { to: 'a@example.com' });
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, `process ${queueName}`).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, `process ${queueName}`).length === 1);
     const task = only(spans, `process ${queueName}`);
     expect(task.kind).toBe(SpanKind.INTERNAL);
     expect(task.attributes).toMatchObject({ task_id: job.id, attempt: 1, queue: queueName, payload_size: 22 });
@@ -216,16 +198,16 @@ describe('custom MakeSpan and the level filter', () => {
       async process() {}
     }
 
-    app = await startApp({
+    state.app = await startApp({
       imports: [
         BullModule.registerQueue({ name: parentQueue }, { name: childQueue }),
         JobTracingModule.forFeature(childQueue),
       ],
       providers: [QuietProcessor, ChildProcessor],
     });
-    await addInRequest(new TracedQueue(queueOf(app, parentQueue)), {});
+    await addInRequest(new TracedQueue(queueOf(state.app, parentQueue)), {});
 
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', childQueue).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', childQueue).length === 1);
     expect(spansNamed(spans, 'task', parentQueue)).toHaveLength(0);
     const request = only(spans, 'request');
     const sendParent = only(spans, `send ${parentQueue}`);
@@ -241,7 +223,6 @@ describe('custom MakeSpan and the level filter', () => {
 
   it('takes the filter from JOB_TRACING_LEVEL over the options', async () => {
     const queueName = uniqueQueueName('env');
-    process.env.JOB_TRACING_LEVEL = 'off';
 
     @Processor(queueName)
     class SilencedProcessor extends WorkerHost {
@@ -250,14 +231,20 @@ describe('custom MakeSpan and the level filter', () => {
       }
     }
 
-    app = await startApp({
-      tracing: { level: 'trace' },
-      imports: [BullModule.registerQueue({ name: queueName })],
-      providers: [SilencedProcessor],
-    });
-    const job = await queueOf(app, queueName).add('job', {});
+    // Read when the module is built, so it only needs to be set during startup.
+    process.env.JOB_TRACING_LEVEL = 'off';
+    try {
+      state.app = await startApp({
+        tracing: { level: 'trace' },
+        imports: [BullModule.registerQueue({ name: queueName })],
+        providers: [SilencedProcessor],
+      });
+    } finally {
+      delete process.env.JOB_TRACING_LEVEL;
+    }
+    const job = await queueOf(state.app, queueName).add('job', {});
     expect(await finished(job)).toBe('ran');
-    expect(spansNamed(exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
+    expect(spansNamed(state.exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
   });
 });
 
@@ -279,15 +266,15 @@ describe('per-processor choices', () => {
       async process() {}
     }
 
-    app = await startApp({
+    state.app = await startApp({
       imports: [BullModule.registerQueue({ name: skipped }, { name: traced })],
       providers: [SkippedProcessor, TracedProcessor],
     });
-    const skippedJob = await queueOf(app, skipped).add('job', {});
-    await queueOf(app, traced).add('job', {});
+    const skippedJob = await queueOf(state.app, skipped).add('job', {});
+    await queueOf(state.app, traced).add('job', {});
     expect(await finished(skippedJob)).toBe(true);
-    await waitForSpans(exporter, (all) => spansNamed(all, 'task', traced).length === 1);
-    expect(spansNamed(exporter.getFinishedSpans(), 'task', skipped)).toHaveLength(0);
+    await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', traced).length === 1);
+    expect(spansNamed(state.exporter.getFinishedSpans(), 'task', skipped)).toHaveLength(0);
   });
 
   it('runs custom hooks, and a throwing hook does not break the job', async () => {
@@ -301,7 +288,7 @@ describe('per-processor choices', () => {
       }
     }
 
-    app = await startApp({
+    state.app = await startApp({
       tracing: {
         onStart: (job, span) => {
           seen.push(`start ${job.id}`);
@@ -314,9 +301,9 @@ describe('per-processor choices', () => {
       imports: [BullModule.registerQueue({ name: queueName })],
       providers: [HookedProcessor],
     });
-    const job = await queueOf(app, queueName).add('job', {});
+    const job = await queueOf(state.app, queueName).add('job', {});
     expect(await finished(job)).toBe('ok');
-    const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
     const task = only(spans, 'task', queueName);
     expect(seen).toEqual([`start ${job.id}`]);
     expect(task.attributes['custom.started']).toBe(true);

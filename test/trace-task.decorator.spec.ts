@@ -1,7 +1,5 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
-import type { INestApplicationContext } from '@nestjs/common';
-import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type { Job } from 'bullmq';
 // nestjs-otel's entry point require()s ESM @nestjs/common, which Jest's module
 // registry refuses as a cycle; the decorator's own file needs only the OTel API.
@@ -9,8 +7,9 @@ import type { Job } from 'bullmq';
 import { Span } from 'nestjs-otel/lib/tracing/decorators/span.js';
 import { type MakeSpan, SpanLevel, type TaskSpan, TraceTask } from '../lib/index.js';
 import { startApp } from './support/app.js';
+import { useTracingPerTest } from './support/lifecycle.js';
 import { finished, queueOf, uniqueQueueName } from './support/queues.js';
-import { parentSpanId, setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+import { parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
 class NamedTaskSpan implements MakeSpan {
   makeSpan(job: Job): TaskSpan {
@@ -18,17 +17,7 @@ class NamedTaskSpan implements MakeSpan {
   }
 }
 
-let exporter: InMemorySpanExporter;
-let app: INestApplicationContext | undefined;
-
-beforeAll(() => {
-  exporter = setupTracing();
-});
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-  exporter.reset();
-});
+const state = useTracingPerTest();
 
 describe('@TraceTask beside nestjs-otel’s @Span', () => {
   it('keeps its strategy when @Span wraps process after it', async () => {
@@ -63,10 +52,10 @@ describe('@TraceTask beside nestjs-otel’s @Span', () => {
 });
 
 async function expectNestedSpans(queueName: string, processor: new () => WorkerHost): Promise<void> {
-  app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [processor] });
-  const job = await queueOf(app, queueName).add('job', { n: 41 });
+  state.app = await startApp({ imports: [BullModule.registerQueue({ name: queueName })], providers: [processor] });
+  const job = await queueOf(state.app, queueName).add('job', { n: 41 });
   expect(await finished(job)).toBe(42);
-  const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'inner work').length === 1);
+  const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'inner work').length === 1);
   const [task] = spansNamed(spans, `named ${queueName}`);
   const [inner] = spansNamed(spans, 'inner work');
   expect(task).toBeDefined();

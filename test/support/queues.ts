@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 
 export interface RedisConnection {
@@ -32,13 +32,22 @@ export function queueOf(app: INestApplicationContext, queueName: string): Queue 
   return app.get<Queue>(getQueueToken(queueName), { strict: false });
 }
 
-/** Waits for the job's final outcome (after all retries) through QueueEvents. */
+/**
+ * The job's final outcome, after all retries. Polls Redis rather than waiting on
+ * QueueEvents, whose stream subscription can start after a fast job has finished.
+ */
 export async function finished(job: Job, timeoutMs = 10_000): Promise<unknown> {
-  const events = new QueueEvents(job.queueName, { connection: redisConnection() });
+  const queue = new Queue(job.queueName, { connection: redisConnection() });
   try {
-    await events.waitUntilReady();
-    return await job.waitUntilFinished(events, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const state = await queue.getJobState(job.id!);
+      if (state === 'completed') return (await queue.getJob(job.id!))!.returnvalue;
+      if (state === 'failed') throw new Error(`job ${job.id} failed: ${(await queue.getJob(job.id!))!.failedReason}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`job ${job.id} of queue ${job.queueName} did not finish within ${timeoutMs} ms`);
   } finally {
-    await events.close();
+    await queue.close();
   }
 }

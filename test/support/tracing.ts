@@ -43,3 +43,14 @@ export function spansNamed(spans: ReadableSpan[], name: string, queueName?: stri
 export function parentSpanId(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
 }
+
+/** Runs `work` inside an active `request` span, as an HTTP handler would. */
+export function inRequest<T>(work: () => Promise<T>): Promise<T> {
+  return trace.getTracer('test').startActiveSpan('request', async (span) => {
+    try {
+      return await work();
+    } finally {
+      span.end();
+    }
+  });
+}
