@@ -53,7 +53,7 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
     const explorer = this;
     // A plain function: bullmq calls it as `worker.processFn(...)`, so `this` is the Worker.
     // Request-scoped processors are decorated per job and called without a Worker.
-    return function tracedProcessor(this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
+    const tracedProcessor = function (this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
       const makeSpan = explorer.strategyFor(this, job.queueName);
       if (!makeSpan) return processor(job, token, signal);
       let activeContext = context.active();
@@ -62,6 +62,9 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
       }
       return explorer.taskTracer.run(makeSpan, job, activeContext, () => processor(job, token, signal));
     };
+    // BullMQ creates an AbortSignal only for processors that declare a third parameter.
+    Object.defineProperty(tracedProcessor, 'length', { value: processor.length });
+    return tracedProcessor;
   }
 
   private strategyFor(worker: object | undefined, queueName: string): ProcessorStrategy {

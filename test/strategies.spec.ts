@@ -65,6 +65,33 @@ describe('DefaultTaskSpan', () => {
     // The handler ran inside the span, and its result passed through unchanged.
     expect(result).toEqual({ doubled: 42, activeTraceId: task.spanContext().traceId });
   });
+  it('passes (job, token, signal) through, and gives a signal only to processors that take one', async () => {
+    const withSignal = uniqueQueueName('signal');
+    const withoutSignal = uniqueQueueName('no-signal');
+
+    @Processor(withSignal)
+    class SignalProcessor extends WorkerHost {
+      async process(job: Job, token?: string, signal?: AbortSignal) {
+        return { id: job.id, token: typeof token, signal: signal instanceof AbortSignal };
+      }
+    }
+
+    @Processor(withoutSignal)
+    class JobOnlyProcessor extends WorkerHost {
+      async process(_job: Job) {
+        // BullMQ always passes three arguments; the third is a signal only if asked for.
+        return arguments[2] !== undefined;
+      }
+    }
+
+    state.app = await startApp({
+      imports: [BullModule.registerQueue({ name: withSignal }, { name: withoutSignal })],
+      providers: [SignalProcessor, JobOnlyProcessor],
+    });
+    const job = await queueOf(state.app, withSignal).add('job', {});
+    expect(await finished(job)).toEqual({ id: job.id, token: 'string', signal: true });
+    expect(await finished(await queueOf(state.app, withoutSignal).add('job', {}))).toBe(false);
+  });
 });
 
 describe('ContextualTaskSpan', () => {
