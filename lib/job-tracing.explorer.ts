@@ -43,7 +43,11 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
   }
 
   owns(service: ProcessorDecoratorService): boolean {
-    this.decoratorService ??= this.moduleRef.get(ProcessorDecoratorService, { strict: false });
+    try {
+      this.decoratorService ??= this.moduleRef.get(ProcessorDecoratorService, { strict: false });
+    } catch {
+      return false; // this application has no BullModule; another one in the process does
+    }
     return this.decoratorService === service;
   }
 

@@ -117,4 +117,20 @@ describe('registration', () => {
     expect(await finished(job)).toBe('done');
     expect(spansNamed(state.exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
   });
+
+  it('leaves alone the workers of another application in the same process', async () => {
+    const queueName = uniqueQueueName('neighbour');
+    // Tracing without BullModule, alive while an untraced app registers its workers.
+    const tracingOnly = await start([JobTracingModule.forRoot()]);
+    try {
+      const app = (state.app = await start([
+        BullModule.forRoot({ connection: redisConnection() }),
+        featureModule(queueName),
+      ]));
+      expect(await finished(await queueOf(app, queueName).add('job', {}))).toBe('done');
+      expect(spansNamed(state.exporter.getFinishedSpans(), 'task', queueName)).toHaveLength(0);
+    } finally {
+      await tracingOnly.close();
+    }
+  });
 });
