@@ -3,7 +3,7 @@ import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type { Job } from 'bullmq';
-import { ContextualTaskSpan, TraceTask } from '../lib/index.js';
+import { ContextualTaskSpan, type MakeSpan, type TaskSpan, TraceTask, TracingContext } from '../lib/index.js';
 import { startApp } from './support/app.js';
 import { finished, queueOf, uniqueQueueName } from './support/queues.js';
 import { RecordingLogger } from './support/recording-logger.js';
@@ -40,15 +40,18 @@ const MALFORMED: Array<[string, unknown]> = [
   ['1 MB of metadata', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, padding: 'x'.repeat(1024 * 1024) })],
 ];
 
+let exporter: InMemorySpanExporter;
+beforeAll(() => {
+  exporter = setupTracing();
+});
+
 describe('malformed or hostile trace context on a job', () => {
-  let exporter: InMemorySpanExporter;
   let app: INestApplicationContext;
   let logger: RecordingLogger;
   let queueName: string;
   const jobs = new Map<string, Job>();
 
   beforeAll(async () => {
-    exporter = setupTracing();
     logger = new RecordingLogger();
     queueName = uniqueQueueName('hostile');
 
@@ -102,5 +105,43 @@ describe('malformed or hostile trace context on a job', () => {
     expect(span!.parentSpanContext?.spanId).toBe(SPAN_ID);
     expect(logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toHaveLength(0);
     expect(logger.errors).toEqual([]);
+  });
+});
+
+/** Strategies that fail in every way a user's code might. */
+const BROKEN_STRATEGIES: Array<[string, MakeSpan]> = [
+  ['throws', { makeSpan: () => { throw new Error('strategy bug'); } }],
+  ['returns nothing', { makeSpan: () => undefined as unknown as TaskSpan }],
+  ['returns a level name instead of a SpanLevel', { makeSpan: () => ({ name: 'x', level: 'INFO' }) as unknown as TaskSpan }],
+  [
+    'returns a parent that is not a TracingContext',
+    { makeSpan: () => ({ name: 'x', level: 3, parent: { traceId: 'nope' } as unknown as TracingContext }) },
+  ],
+];
+
+describe('a strategy that fails', () => {
+  it.each(BROKEN_STRATEGIES)('that %s: the job runs under a default task span and one error is logged', async (_case, strategy) => {
+    const logger = new RecordingLogger();
+    const queueName = uniqueQueueName('broken');
+
+    @Processor(queueName)
+    @TraceTask(strategy)
+    class BrokenStrategyProcessor extends WorkerHost {
+      async process() {
+        return 'ran anyway';
+      }
+    }
+
+    const app = await startApp({ logger, imports: [BullModule.registerQueue({ name: queueName })], providers: [BrokenStrategyProcessor] });
+    try {
+      const job = await queueOf(app, queueName).add('job', {});
+      expect(await finished(job)).toBe('ran anyway');
+      const spans = await waitForSpans(exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+      expect(spansNamed(spans, 'task', queueName)[0].attributes.task_id).toBe(job.id);
+      expect(logger.errors).toHaveLength(1);
+      expect(logger.errors[0]).toContain(`job ${job.id} of queue "${queueName}"`);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -20,3 +20,7 @@ export function parseSpanLevel(value: string): SpanLevel | typeof LEVEL_OFF | un
     ? SpanLevel[name as keyof typeof SpanLevel]
     : undefined;
 }
+
+export function isSpanLevel(value: unknown): value is SpanLevel {
+  return typeof value === 'number' && SpanLevel[value] !== undefined;
+}

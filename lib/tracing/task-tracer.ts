@@ -15,6 +15,7 @@ import type { TracingContext } from '../context/tracing-context.js';
 import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { LevelFilter } from '../levels/level-filter.js';
+import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
 import { withTaskScope } from './task-scope.js';
@@ -39,9 +40,7 @@ export class TaskTracer {
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
-    const stored = this.storedContextOf(job);
-    const taskSpan = this.makeTaskSpan(makeSpan, job, stored.read);
-    const parent = taskSpan.parent ? stored.parentContextOf(taskSpan.parent) : activeContext;
+    const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
     const fields: Attributes = {
       task_id: job.id,
       attempt: job.attemptsMade + 1,
@@ -77,15 +76,21 @@ export class TaskTracer {
     }
   }
 
-  private makeTaskSpan(makeSpan: MakeSpan, job: Job, read: () => TracingContext | undefined): TaskSpan {
+  /** The strategy's span and its parent; a strategy that throws or returns nonsense gets the default. */
+  private planSpan(makeSpan: MakeSpan, job: Job, activeContext: Context): { taskSpan: TaskSpan; parent: Context } {
+    const stored = this.storedContextOf(job);
     try {
-      return makeSpan.makeSpan(job, read);
+      const taskSpan = makeSpan.makeSpan(job, stored.read);
+      if (typeof taskSpan?.name !== 'string' || !isSpanLevel(taskSpan.level)) {
+        throw new Error('it must return a name and a SpanLevel');
+      }
+      return { taskSpan, parent: taskSpan.parent ? stored.parentContextOf(taskSpan.parent) : activeContext };
     } catch (error) {
       this.logger.error(
         `${makeSpan.constructor.name}.makeSpan failed for job ${job.id} of queue "${job.queueName}"; ` +
           `using a default span instead: ${(error as Error)?.message ?? error}`,
       );
-      return FALLBACK_SPAN.makeSpan(job);
+      return { taskSpan: FALLBACK_SPAN.makeSpan(job), parent: activeContext };
     }
   }
 
