@@ -1,5 +1,5 @@
 // Jest loads global setup outside its module mapper, so the .ts path is literal.
-import { resolveRedis } from './redis.ts';
+import { resolveRedis } from '../../sample/src/redis.ts';
 
 export default async function globalSetup(): Promise<void> {
   const redis = await resolveRedis();

@@ -1,0 +1,17 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { JobTracingModule } from 'nestjs-job-tracing';
+import { OpenTelemetryModule } from 'nestjs-otel';
+import { EmailModule } from './email/email.module.js';
+import { redisConnectionFromEnv } from './redis-connection.js';
+
+@Module({
+  imports: [
+    OpenTelemetryModule.forRoot(),
+    // The receipts queue's DEBUG spans are recorded; JOB_TRACING_LEVEL=info hides them.
+    JobTracingModule.forRoot({ level: 'info,receipts=debug' }),
+    BullModule.forRoot({ connection: redisConnectionFromEnv(), prefix: process.env.QUEUE_PREFIX }),
+    EmailModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,129 @@
+// `npm run sample`: starts the sample app as its own process, sends it a few
+// requests, collects the traces it exports over OTLP/HTTP, and prints them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { FLAKY_DOMAIN } from './email/email.constants.js';
+import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { freePort, type RedisHandle, resolveRedis } from './redis.js';
+import { formatTraceTree } from './trace-tree.js';
+
+const RECIPIENTS = ['ada@example.com', `grace@${FLAKY_DOMAIN}`];
+const TIMEOUT_MS = 30_000;
+
+export interface SampleRun {
+  spans: ReceivedSpan[];
+  logLines: string[];
+}
+
+export interface SampleOptions {
+  redisUrl: string;
+  receiver: OtlpReceiver;
+  otlpEndpoint: string;
+  /** The compiled sample (dist-sample/). */
+  appDir: URL;
+}
+
+/** Runs the sample app as its own process and posts the emails; resolves once every job's spans have arrived. */
+export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: SampleOptions): Promise<SampleRun> {
+  const port = await freePort();
+  const app = spawn(
+    process.execPath,
+    ['--import', fileURLToPath(new URL('tracing.js', appDir)), fileURLToPath(new URL('main.js', appDir))],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: `sample-${randomUUID().slice(0, 8)}`, // a fresh namespace: no jobs left from earlier runs
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        NO_COLOR: '1',
+        NODE_OPTIONS: '', // not Jest's flags, when a test runs the sample
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const output: string[] = [];
+  app.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  app.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  try {
+    await waitFor(() => post(port, '/readiness-probe', {}).then(() => true, () => false), 'the app to listen', app, output);
+    for (const to of RECIPIENTS) await post(port, '/emails', { to });
+    // Each email ends in a receipt; the flaky one also has a failed first attempt.
+    await waitFor(
+      async () =>
+        tasksOf(receiver.spans, 'receipts').length === RECIPIENTS.length &&
+        tasksOf(receiver.spans, 'email').length === RECIPIENTS.length + 1,
+      'the jobs to finish and their spans to arrive',
+      app,
+      output,
+    );
+  } finally {
+    await stop(app);
+  }
+  const logLines = output.join('').split('\n').filter((line) => line.includes(' task{'));
+  return { spans: receiver.spans, logLines };
+}
+
+export function tasksOf(spans: ReceivedSpan[], queue: string): ReceivedSpan[] {
+  return spans.filter((span) => span.name === 'task' && span.attributes['messaging.destination.name'] === queue);
+}
+
+async function post(port: number, path: string, body: object): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, app: ChildProcess, output: string[]): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!(await condition())) {
+    if (app.exitCode !== null) throw new Error(`The sample app exited (${app.exitCode}) while waiting for ${what}:\n${output.join('')}`);
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}:\n${output.join('')}`);
+    await sleep(100);
+  }
+}
+
+async function stop(app: ChildProcess): Promise<void> {
+  if (app.exitCode !== null) return;
+  const exited = new Promise((resolve) => app.once('exit', resolve));
+  app.kill('SIGTERM');
+  await exited;
+}
+
+async function main(): Promise<void> {
+  let redis: RedisHandle;
+  try {
+    redis = await resolveRedis();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  const receiver = new OtlpReceiver();
+  try {
+    const { spans, logLines } = await runSample({
+      redisUrl: redis.url,
+      receiver,
+      otlpEndpoint: await receiver.start(),
+      appDir: new URL('.', import.meta.url),
+    });
+    for (const [traceId, trace] of Map.groupBy(spans, (span) => span.traceId)) {
+      // Only the traces that enqueued something: skip the readiness probe's request.
+      if (!trace.some((span) => span.kind === 'PRODUCER')) continue;
+      console.log(`\ntrace ${traceId}`);
+      console.log(formatTraceTree(trace));
+    }
+    console.log('\ncorrelated log lines:');
+    for (const line of logLines) console.log(line);
+  } finally {
+    await receiver.stop();
+    await redis.stop();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
