@@ -1,0 +1,180 @@
+// `npm run bench`: the cost of tracing a job, against untraced and BullMQ-native
+// baselines, in interleaved rounds of one process per mode; ratios against `none`
+// are taken within each round, then the median across rounds.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { BASELINE, type MeasuredRound, type Mode, MODES, type RoundResult } from './modes.js';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '5' },
+    modes: { type: 'string', default: MODES.join(',') },
+    soak: { type: 'string', default: '0' },
+    out: { type: 'string', default: fileURLToPath(new URL('../RESULTS.md', import.meta.url)) },
+  },
+});
+const FIGURES: Array<[keyof MeasuredRound, string, number]> = [
+  ['enqueuePerSecond', 'enqueue jobs/s', 0],
+  ['processPerSecond', 'process jobs/s', 0],
+  ['cpuMicrosPerJob', 'CPU us/job', 1],
+  ['peakRssMb', 'peak RSS MB', 0],
+  ['spansPerJob', 'spans/job', 2],
+  ['redisCommandsPerJob', 'Redis cmds/job', 2],
+  ['bytesPerJob', 'stored bytes/job', 0],
+  ['memoryPerJob', 'MEMORY USAGE/job', 0],
+];
+
+const jobs = Number(values.jobs);
+const concurrency = Number(values.concurrency);
+const rounds = Number(values.rounds);
+const modes = values.modes.split(',') as Mode[];
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const run = promisify(execFile);
+const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+
+try {
+  await redis.connect();
+} catch {
+  console.error(`No Redis at ${redisUrl}: start one (redis-server, apt-get install -y redis-server) or set REDIS_URL.`);
+  process.exit(1);
+}
+
+const micro = JSON.parse((await run(process.execPath, [script('micro.js')])).stdout) as Record<string, number>;
+console.log('micro (CPU us per call, no Redis):', format(micro));
+
+const results: MeasuredRound[][] = [];
+for (let round = 1; round <= rounds; round++) {
+  const measured: MeasuredRound[] = [];
+  for (const mode of modes) measured.push(await runMode(mode, jobs));
+  results.push(measured);
+  console.log(`round ${round}/${rounds}:`, measured.map((m) => `${m.mode} ${m.cpuMicrosPerJob.toFixed(1)}us`).join(', '));
+}
+const soak = Number(values.soak) > 0 ? await runSoak(Number(values.soak)) : undefined;
+await redis.quit();
+
+const report = renderReport(results, micro, soak);
+console.log(`\n${report}`);
+await writeFile(values.out, report);
+
+async function runMode(mode: Mode, jobCount: number): Promise<MeasuredRound> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const before = await totalCommands();
+  const { stdout } = await run(process.execPath, [
+    script('worker.js'),
+    `--mode=${mode}`,
+    `--jobs=${jobCount}`,
+    `--concurrency=${concurrency}`,
+    `--prefix=${prefix}`,
+    `--redis=${redisUrl}`,
+  ], { maxBuffer: 1 << 20 });
+  const commands = (await totalCommands()) - before - 1; // less our own INFO
+  const result = JSON.parse(stdout) as RoundResult;
+  const stored = await storedBytesPerJob(prefix, Math.min(100, jobCount));
+  await removeKeys(prefix);
+  return { ...result, redisCommandsPerJob: commands / jobCount, ...stored };
+}
+
+/** Peak RSS of one long contextual run in slices, to see whether memory grows with jobs. */
+async function runSoak(total: number): Promise<number[]> {
+  const slice = Math.max(1, Math.floor(total / 5));
+  const rss: number[] = [];
+  for (let done = 0; done < total; done += slice) {
+    rss.push((await runMode('job-tracing-contextual', slice)).peakRssMb);
+  }
+  return rss;
+}
+
+async function totalCommands(): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+/** Per job hash: the bytes of its fields and values, and what Redis's MEMORY USAGE reports for it. */
+async function storedBytesPerJob(prefix: string, sample: number): Promise<{ bytesPerJob: number; memoryPerJob: number }> {
+  let bytes = 0;
+  let memory = 0;
+  for (let id = 1; id <= sample; id++) {
+    const key = `${prefix}:bench:${id}`;
+    const fields = await redis.hgetall(key);
+    bytes += Object.entries(fields).reduce((sum, [field, value]) => sum + Buffer.byteLength(field) + Buffer.byteLength(value), 0);
+    memory += Number((await redis.memory('USAGE', key)) ?? 0);
+  }
+  return { bytesPerJob: bytes / sample, memoryPerJob: memory / sample };
+}
+
+async function removeKeys(prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+function script(name: string): string {
+  return fileURLToPath(new URL(name, import.meta.url));
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function format(record: Record<string, number>): string {
+  return Object.entries(record)
+    .map(([key, value]) => `${key}=${value.toFixed(2)}`)
+    .join(' ');
+}
+
+function renderReport(all: MeasuredRound[][], microResults: Record<string, number>, soakRss?: number[]): string {
+  const header = `| mode | ${FIGURES.map(([, label]) => label).join(' | ')} | CPU us/job over none |`;
+  const rows = modes.map((mode) => {
+    const cells = FIGURES.map(([key, , digits]) => {
+      const value = median(all.map((round) => Number(round.find((m) => m.mode === mode)![key])));
+      const ratio = median(
+        all.map((round) => {
+          const own = Number(round.find((m) => m.mode === mode)![key]);
+          const base = Number(round.find((m) => m.mode === BASELINE)?.[key]);
+          return base ? own / base : NaN;
+        }),
+      );
+      return `${value.toFixed(digits)} (${Number.isNaN(ratio) ? '-' : `${ratio.toFixed(2)}x`})`;
+    });
+    const extraCpu = median(
+      all.map((round) => round.find((m) => m.mode === mode)!.cpuMicrosPerJob - (round.find((m) => m.mode === BASELINE)?.cpuMicrosPerJob ?? NaN)),
+    );
+    return `| ${mode} | ${cells.join(' | ')} | ${Number.isNaN(extraCpu) ? '-' : `${extraCpu >= 0 ? '+' : ''}${extraCpu.toFixed(1)}`} |`;
+  });
+  const command = `npm run bench -- --jobs=${jobs} --concurrency=${concurrency} --rounds=${rounds}` + (soakRss ? ` --soak=${values.soak}` : '');
+  return [
+    '# Benchmark results',
+    '',
+    `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, Redis at ${new URL(redisUrl).host}.`,
+    `Command: \`${command}\``,
+    '',
+    `Each cell: the median over ${rounds} interleaved rounds, and in brackets the median of the per-round ratio against \`none\`` +
+      ' (the OpenTelemetry SDK registered, no job tracing). Each mode runs in its own process.',
+    '',
+    header,
+    `|${'---|'.repeat(FIGURES.length + 2)}`,
+    ...rows,
+    '',
+    '## Per-job wrapper cost without Redis (CPU us per call, 200,000 calls)',
+    '',
+    '| handler only | bare startSpan/end | span + context.with | DefaultTaskSpan | ContextualTaskSpan |',
+    '|---|---|---|---|---|',
+    `| ${[microResults.handlerOnly, microResults.bareSpan, microResults.contextWrapper, microResults.defaultTaskSpan, microResults.contextualTaskSpan].map((v) => v.toFixed(2)).join(' | ')} |`,
+    ...(soakRss
+      ? ['', `## RSS across ${values.soak} contextual jobs, in five runs of ${Math.floor(Number(values.soak) / 5)}`, '', `Peak RSS MB per run: ${soakRss.map((v) => v.toFixed(0)).join(', ')}`]
+      : []),
+    '',
+  ].join('\n');
+}

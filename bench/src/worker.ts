@@ -1,0 +1,104 @@
+// One mode, one round: add N trivial jobs, then process them with concurrency C,
+// inside a Nest application as a user would run it. Prints a RoundResult as JSON.
+import { BullModule, getQueueToken, Processor, WorkerHost } from '@nestjs/bullmq';
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
+import { ContextualTaskSpan, JobTracingModule, TraceTask, TracedQueue } from 'nestjs-job-tracing';
+import { parseArgs } from 'node:util';
+import type { Mode, RoundResult } from './modes.js';
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string' },
+    jobs: { type: 'string' },
+    concurrency: { type: 'string' },
+    prefix: { type: 'string' },
+    redis: { type: 'string' },
+  },
+});
+const mode = values.mode as Mode;
+const jobs = Number(values.jobs);
+const concurrency = Number(values.concurrency);
+const queueName = 'bench';
+const redis = new URL(values.redis!);
+const connection = { host: redis.hostname, port: Number(redis.port || 6379) };
+
+/** Counts what it is given, as a real exporter would receive it, and sends nothing. */
+class CountingExporter implements SpanExporter {
+  count = 0;
+  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
+    this.count += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+const exporter = new CountingExporter();
+const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });
+if (mode !== 'raw') {
+  trace.setGlobalTracerProvider(provider);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+}
+
+@Processor(queueName, { concurrency, autorun: false })
+class TrivialProcessor extends WorkerHost {
+  async process(): Promise<string> {
+    return 'done';
+  }
+}
+if (mode === 'job-tracing-contextual') TraceTask(new ContextualTaskSpan())(TrivialProcessor);
+
+const telemetry = mode === 'bullmq-otel' ? new BullMQOtel({ tracerName: 'bench', version: '1' }) : undefined;
+const imports: DynamicModule[] = [
+  BullModule.forRoot({ connection, prefix: values.prefix }),
+  BullModule.registerQueue({ name: queueName, telemetry }),
+];
+if (mode === 'job-tracing' || mode === 'job-tracing-contextual') imports.push(JobTracingModule.forRoot());
+
+class BenchModule {}
+const app = await NestFactory.createApplicationContext(
+  { module: BenchModule, imports, providers: [TrivialProcessor] },
+  { logger: ['error'] },
+);
+const queue = app.get<Queue>(getQueueToken(queueName));
+const producer = mode === 'job-tracing-contextual' ? new TracedQueue(queue) : queue;
+await queue.waitUntilReady();
+
+const cpuBefore = process.cpuUsage();
+const enqueueStart = performance.now();
+// The same requests in every mode: single adds, C at a time, each inside no particular span.
+for (let added = 0; added < jobs; added += concurrency) {
+  const batch = Math.min(concurrency, jobs - added);
+  await Promise.all(Array.from({ length: batch }, (_, index) => producer.add('job', { n: added + index })));
+}
+const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
+
+const processStart = performance.now();
+const worker = app.get(TrivialProcessor).worker;
+let completed = 0;
+// 'completed' fires once BullMQ has stored the result, so this counts finished jobs.
+const allCompleted = new Promise<void>((resolve) => worker.on('completed', () => ++completed === jobs && resolve()));
+void worker.run();
+await allCompleted;
+const processSeconds = (performance.now() - processStart) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+await provider.forceFlush();
+
+const result: RoundResult = {
+  mode,
+  jobs,
+  enqueuePerSecond: jobs / enqueueSeconds,
+  processPerSecond: jobs / processSeconds,
+  cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
+  peakRssMb: process.resourceUsage().maxRSS / 1024,
+  spansPerJob: exporter.count / jobs,
+};
+await app.close();
+process.stdout.write(JSON.stringify(result));
