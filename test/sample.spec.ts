@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OtlpReceiver, type ReceivedSpan } from '../sample/src/otlp-receiver.js';
 import { runSample, type SampleRun, tasksOf } from '../sample/src/run.js';
-import { redisConnection } from './support/queues.js';
 
 // The compiled sample, which `npm test` builds first: the app runs as its own process, as a user runs it.
 const APP_DIR = new URL('../dist-sample/', import.meta.url);
@@ -11,9 +10,8 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
   let run: SampleRun;
 
   beforeAll(async () => {
-    const { host, port } = redisConnection();
     run = await runSample({
-      redisUrl: `redis://${host}:${port}`,
+      redisUrl: process.env.REDIS_URL!,
       receiver,
       otlpEndpoint: await receiver.start(),
       appDir: APP_DIR,

@@ -92,4 +92,32 @@ describe('TaskLogger', () => {
     expect(text).toContain('  WARN task{');
     expect(task.events.filter((event) => event.attributes?.target === 'EmailProcessor')).toHaveLength(1);
   });
+
+  it('takes trace_id from the active span when the strategy gave none, and applies the redact option', async () => {
+    const queueName = uniqueQueueName('plain-email');
+    @Processor(queueName)
+    class PlainEmailProcessor extends WorkerHost {
+      private readonly logger = new Logger(PlainEmailProcessor.name);
+
+      async process(job: Job<{ to: string }>) {
+        this.logger.warn({ to: job.data.to, retryable: true });
+      }
+    }
+    const app = (state.app = await startApp({
+      logger: new TaskLogger({ colors: false, redact: ['to'] }),
+      imports: [BullModule.registerQueue({ name: queueName })],
+      providers: [PlainEmailProcessor],
+    }));
+    const job = await new TracedQueue(queueOf(app, queueName)).add('send', { to: SECRET });
+    await finished(job);
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const [task] = spansNamed(spans, 'task', queueName);
+
+    const line = output.join('').split('\n').find((candidate) => candidate.includes('PlainEmailProcessor'));
+    expect(line).toMatch(
+      new RegExp(` WARN task\\{task_id=${job.id} attempt=1 trace_id=${task.spanContext().traceId}\\}: PlainEmailProcessor: \\{ to: '\\[REDACTED\\]', retryable: true \\}$`),
+    );
+    expect(output.join('')).not.toContain(SECRET);
+    expect(JSON.stringify(task.events)).not.toContain(SECRET);
+  });
 });

@@ -40,8 +40,10 @@ export class TaskLogger extends ConsoleLogger {
     const stream = writeStreamType === 'stderr' ? process.stderr : process.stdout;
     const span = trace.getActiveSpan();
     for (const message of messages) {
+      // As ConsoleLogger does, lazy messages are resolved and the `redact` option applies.
+      const resolved = this.redact(this.resolveMessage(message));
       // One event, one line: objects are inspected without line breaks.
-      const text = typeof message === 'string' ? message : inspect(message, { breakLength: Infinity });
+      const text = typeof resolved === 'string' ? resolved : inspect(resolved, { breakLength: Infinity });
       stream.write(`${new Date().toISOString()} ${this.colorize(prefix, logLevel)}${text}\n`);
       span?.addEvent(text, { level, ...(logContext && { target: logContext }) });
     }

@@ -8,8 +8,10 @@ app.useLogger(new TaskLogger());
 await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
 
 // Close the workers first, then flush the spans they ended.
-process.once('SIGTERM', async () => {
-  await app.close();
-  await sdk.shutdown();
-  process.exit(0);
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await app.close();
+    await sdk.shutdown();
+    process.exit(0);
+  });
+}

@@ -17,6 +17,8 @@ export interface ReceivedSpan {
 }
 
 // OTLP/JSON, the encoding of @opentelemetry/exporter-trace-otlp-http (see opentelemetry-proto).
+// @opentelemetry/otlp-transformer only serializes requests and deserializes responses, so the
+// request is read with JSON.parse and these shapes.
 interface OtlpAnyValue {
   stringValue?: string;
   boolValue?: boolean;

@@ -19,11 +19,20 @@ export function formatTraceTree(spans: ReceivedSpan[]): string {
   return lines.join('\n');
 }
 
+/** The span fields worth a glance in a terminal: the task's own, never its payload. */
+export const SHOWN_FIELDS = ['task_id', 'attempt', 'queue', 'payload_size'];
+
 function describe(span: ReceivedSpan): string {
-  const fields = ['task_id', 'attempt', 'queue', 'payload_size']
-    .filter((key) => span.attributes[key] !== undefined)
-    .map((key) => `${key}=${span.attributes[key]}`);
-  const queue = span.name === 'task' ? ` [${span.attributes['messaging.destination.name']}]` : '';
-  const status = span.status.code === 'ERROR' ? `  ERROR: ${span.status.message}` : '';
-  return `${span.name}${queue} ${span.kind} ${span.durationMs.toFixed(1)} ms ${fields.join(' ')}${status}`.replace(/ +/g, ' ');
+  const target =
+    span.kind === 'SERVER'
+      ? ` ${span.attributes['url.path'] ?? span.attributes['http.target'] ?? ''}`
+      : span.name === 'task'
+        ? ` [${span.attributes['messaging.destination.name']}]`
+        : '';
+  const fields = SHOWN_FIELDS.filter((key) => span.attributes[key] !== undefined).map(
+    (key) => `${key}=${span.attributes[key]}`,
+  );
+  // Every task attempt says how it ended; other spans only when they failed.
+  const status = span.status.code === 'ERROR' ? `ERROR: ${span.status.message}` : span.name === 'task' ? 'ok' : '';
+  return [`${span.name}${target}`, span.kind, `${span.durationMs.toFixed(1)} ms`, ...fields, status].join(' ').trimEnd();
 }

@@ -1,17 +1,25 @@
 // Loaded before the app with `node --import`, so instrumentation is in place
 // before anything else runs. The application, not the library, owns the SDK.
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { ConsoleLineSpanExporter } from './console-line-span-exporter.js';
 
-// OTLP/HTTP to Jaeger, Tempo or a Collector when an endpoint is configured; the console otherwise.
-const traceExporter = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? new OTLPTraceExporter() : new ConsoleSpanExporter();
+// OTLP/HTTP to Jaeger, Tempo or a Collector when an endpoint is configured;
+// otherwise one line per span on the console, printed as each span ends.
+const spanProcessor = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })
+  : new SimpleSpanProcessor({ exporter: new ConsoleLineSpanExporter() });
 
-// NodeSDK registers the W3C trace-context and baggage propagators and an AsyncLocalStorage context manager.
+// NodeSDK also installs an AsyncLocalStorage context manager, which the job spans rely on.
 export const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? 'email-service',
-  traceExporter,
+  spanProcessors: [spanProcessor],
+  textMapPropagator: new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  }),
   instrumentations: [new HttpInstrumentation()],
 });
 sdk.start();
