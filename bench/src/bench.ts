@@ -63,16 +63,18 @@ const report = renderReport(results, micro, soak);
 console.log(`\n${report}`);
 await writeFile(values.out, report);
 
-async function runMode(mode: Mode, jobCount: number): Promise<MeasuredRound> {
+async function runMode(mode: Mode, jobCount: number, nodeArgs: string[] = [], extraArgs: string[] = []): Promise<MeasuredRound> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const before = await totalCommands();
   const { stdout } = await run(process.execPath, [
+    ...nodeArgs,
     script('worker.js'),
     `--mode=${mode}`,
     `--jobs=${jobCount}`,
     `--concurrency=${concurrency}`,
     `--prefix=${prefix}`,
     `--redis=${redisUrl}`,
+    ...extraArgs,
   ], { maxBuffer: 1 << 20 });
   const commands = (await totalCommands()) - before - 1; // less our own INFO
   const result = JSON.parse(stdout) as RoundResult;
@@ -81,14 +83,9 @@ async function runMode(mode: Mode, jobCount: number): Promise<MeasuredRound> {
   return { ...result, redisCommandsPerJob: commands / jobCount, ...stored };
 }
 
-/** Peak RSS of one long contextual run in slices, to see whether memory grows with jobs. */
-async function runSoak(total: number): Promise<number[]> {
-  const slice = Math.max(1, Math.floor(total / 5));
-  const rss: number[] = [];
-  for (let done = 0; done < total; done += slice) {
-    rss.push((await runMode('job-tracing-contextual', slice)).peakRssMb);
-  }
-  return rss;
+/** One long contextual run, with memory sampled at every tenth of its jobs. */
+async function runSoak(total: number): Promise<NonNullable<RoundResult['memorySamples']>> {
+  return (await runMode('job-tracing-contextual', total, ['--expose-gc'], ['--rss-samples=10'])).memorySamples ?? [];
 }
 
 async function totalCommands(): Promise<number> {
@@ -134,7 +131,11 @@ function format(record: Record<string, number>): string {
     .join(' ');
 }
 
-function renderReport(all: MeasuredRound[][], microResults: Record<string, number>, soakRss?: number[]): string {
+function renderReport(
+  all: MeasuredRound[][],
+  microResults: Record<string, number>,
+  soakRss?: NonNullable<RoundResult['memorySamples']>,
+): string {
   const header = `| mode | ${FIGURES.map(([, label]) => label).join(' | ')} | CPU us/job over none |`;
   const rows = modes.map((mode) => {
     const cells = FIGURES.map(([key, , digits]) => {
@@ -173,7 +174,13 @@ function renderReport(all: MeasuredRound[][], microResults: Record<string, numbe
     '|---|---|---|---|---|',
     `| ${[microResults.handlerOnly, microResults.bareSpan, microResults.contextWrapper, microResults.defaultTaskSpan, microResults.contextualTaskSpan].map((v) => v.toFixed(2)).join(' | ')} |`,
     ...(soakRss
-      ? ['', `## RSS across ${values.soak} contextual jobs, in five runs of ${Math.floor(Number(values.soak) / 5)}`, '', `Peak RSS MB per run: ${soakRss.map((v) => v.toFixed(0)).join(', ')}`]
+      ? [
+          '',
+          `## RSS across one run of ${values.soak} jobs (job-tracing-contextual)`,
+          '',
+          `After each tenth of the jobs processed, RSS MB: ${soakRss.map((m) => m.rssMb.toFixed(0)).join(', ')}.`,
+          `Live heap MB after a full GC: ${soakRss.map((m) => m.heapAfterGcMb?.toFixed(1) ?? '-').join(', ')}.`,
+        ]
       : []),
     '',
   ].join('\n');

@@ -13,6 +13,8 @@ export interface RoundResult {
   cpuMicrosPerJob: number;
   peakRssMb: number;
   spansPerJob: number;
+  /** With --rss-samples: memory at evenly spaced points of the processing. */
+  memorySamples?: Array<{ rssMb: number; heapAfterGcMb?: number }>;
 }
 
 /** What the orchestrator adds from Redis itself. */

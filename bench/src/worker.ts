@@ -20,6 +20,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     prefix: { type: 'string' },
     redis: { type: 'string' },
+    'rss-samples': { type: 'string', default: '0' },
   },
 });
 const mode = values.mode as Mode;
@@ -83,8 +84,24 @@ const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
 const processStart = performance.now();
 const worker = app.get(TrivialProcessor).worker;
 let completed = 0;
+// Memory at evenly spaced points of the processing, to see whether it grows with the jobs:
+// RSS as the OS sees it, and the live heap after a full GC (with --expose-gc) to tell growth from garbage.
+const rssSamples = Number(values['rss-samples']);
+const rssEvery = rssSamples > 0 ? Math.ceil(jobs / rssSamples) : 0;
+const memorySamples: Array<{ rssMb: number; heapAfterGcMb?: number }> = [];
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
 // 'completed' fires once BullMQ has stored the result, so this counts finished jobs.
-const allCompleted = new Promise<void>((resolve) => worker.on('completed', () => ++completed === jobs && resolve()));
+const allCompleted = new Promise<void>((resolve) =>
+  worker.on('completed', () => {
+    completed++;
+    if (rssEvery && completed % rssEvery === 0) {
+      const rssMb = process.memoryUsage().rss / 2 ** 20;
+      collectGarbage?.();
+      memorySamples.push({ rssMb, heapAfterGcMb: collectGarbage && process.memoryUsage().heapUsed / 2 ** 20 });
+    }
+    if (completed === jobs) resolve();
+  }),
+);
 void worker.run();
 await allCompleted;
 const processSeconds = (performance.now() - processStart) / 1000;
@@ -99,6 +116,7 @@ const result: RoundResult = {
   cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
   peakRssMb: process.resourceUsage().maxRSS / 1024,
   spansPerJob: exporter.count / jobs,
+  ...(rssSamples > 0 && { memorySamples }),
 };
 await app.close();
 process.stdout.write(JSON.stringify(result));
