@@ -8,15 +8,17 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { BASELINE, type MeasuredRound, type Mode, MODES, type RoundResult } from './modes.js';
+import { BASELINE, EXTRA_MODES, type MeasuredRound, type Mode, MODES, type RoundResult } from './modes.js';
 
 const { values } = parseArgs({
   options: {
-    jobs: { type: 'string', default: '5000' },
+    // At 5,000 jobs the measured window is ~0.3 s and the per-round spread on a shared 2-core machine exceeds 10 us/job.
+    jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '5' },
     modes: { type: 'string', default: MODES.join(',') },
     soak: { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '2000' },
     out: { type: 'string', default: fileURLToPath(new URL('../RESULTS.md', import.meta.url)) },
   },
 });
@@ -34,7 +36,14 @@ const FIGURES: Array<[keyof MeasuredRound, string, number]> = [
 const jobs = Number(values.jobs);
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
+const warmup = Number(values.warmup);
 const modes = values.modes.split(',') as Mode[];
+for (const mode of modes) {
+  if (![...MODES, ...EXTRA_MODES].includes(mode)) {
+    console.error(`Unknown mode "${mode}"; modes: ${[...MODES, ...EXTRA_MODES].join(', ')}.`);
+    process.exit(2);
+  }
+}
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const run = promisify(execFile);
 const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -57,6 +66,7 @@ for (let round = 1; round <= rounds; round++) {
   console.log(`round ${round}/${rounds}:`, measured.map((m) => `${m.mode} ${m.cpuMicrosPerJob.toFixed(1)}us`).join(', '));
 }
 const soak = Number(values.soak) > 0 ? await runSoak(Number(values.soak)) : undefined;
+const listpackValue = ((await redis.config('GET', 'hash-max-listpack-value')) as string[])[1];
 await redis.quit();
 
 const report = renderReport(results, micro, soak);
@@ -74,13 +84,15 @@ async function runMode(mode: Mode, jobCount: number, nodeArgs: string[] = [], ex
     `--concurrency=${concurrency}`,
     `--prefix=${prefix}`,
     `--redis=${redisUrl}`,
+    `--warmup=${warmup}`,
     ...extraArgs,
   ], { maxBuffer: 1 << 20 });
   const commands = (await totalCommands()) - before - 1; // less our own INFO
   const result = JSON.parse(stdout) as RoundResult;
   const stored = await storedBytesPerJob(prefix, Math.min(100, jobCount));
   await removeKeys(prefix);
-  return { ...result, redisCommandsPerJob: commands / jobCount, ...stored };
+  // Warm-up jobs go through Redis like the others; the process's own start-up is shared by all.
+  return { ...result, redisCommandsPerJob: commands / (jobCount + warmup), ...stored };
 }
 
 /** One long contextual run, with memory sampled at every tenth of its jobs. */
@@ -154,7 +166,10 @@ function renderReport(
     );
     return `| ${mode} | ${cells.join(' | ')} | ${Number.isNaN(extraCpu) ? '-' : `${extraCpu >= 0 ? '+' : ''}${extraCpu.toFixed(1)}`} |`;
   });
-  const command = `npm run bench -- --jobs=${jobs} --concurrency=${concurrency} --rounds=${rounds}` + (soakRss ? ` --soak=${values.soak}` : '');
+  const command =
+    `npm run bench -- --jobs=${jobs} --concurrency=${concurrency} --rounds=${rounds} --warmup=${warmup}` +
+    (values.modes !== MODES.join(',') ? ` --modes=${values.modes}` : '') +
+    (soakRss ? ` --soak=${values.soak}` : '');
   return [
     '# Benchmark results',
     '',
@@ -162,11 +177,18 @@ function renderReport(
     `Command: \`${command}\``,
     '',
     `Each cell: the median over ${rounds} interleaved rounds, and in brackets the median of the per-round ratio against \`none\`` +
-      ' (the OpenTelemetry SDK registered, no job tracing). Each mode runs in its own process.',
+      ' (the OpenTelemetry SDK registered, no job tracing). Each mode runs in its own process.' +
+      (warmup > 0
+        ? ` Each process first adds and processes ${warmup} jobs unmeasured (start-up and JIT warm-up), then measures ${jobs}.`
+        : ' Nothing is warmed up: start-up and JIT costs are charged to the jobs.'),
     '',
     header,
     `|${'---|'.repeat(FIGURES.length + 2)}`,
     ...rows,
+    '',
+    `Stored bytes/job: the job hash's field names and values. MEMORY USAGE/job: what Redis reports for the hash; it jumps once a` +
+      ` value outgrows hash-max-listpack-value (${listpackValue} here), as \`opts\` does when it carries a stored trace context` +
+      ' (the hash turns from a listpack into a hashtable).',
     '',
     '## Per-job wrapper cost without Redis (CPU us per call, 200,000 calls)',
     '',

@@ -1,6 +1,12 @@
 /** The workloads compared, each run in a process of its own. */
 export const MODES = ['none', 'job-tracing', 'job-tracing-contextual', 'bullmq-otel', 'raw'] as const;
-export type Mode = (typeof MODES)[number];
+/**
+ * Diagnostic, on request with --modes: `none` whose jobs carry a constant stored
+ * trace context (as TracedQueue writes it) but no spans anywhere, to tell the cost
+ * of storing the context on the job from the cost of tracing.
+ */
+export const EXTRA_MODES = ['none-metadata'] as const;
+export type Mode = (typeof MODES)[number] | (typeof EXTRA_MODES)[number];
 
 export const BASELINE: Mode = 'none';
 

@@ -21,10 +21,12 @@ const { values } = parseArgs({
     prefix: { type: 'string' },
     redis: { type: 'string' },
     'rss-samples': { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const mode = values.mode as Mode;
 const jobs = Number(values.jobs);
+const warmupJobs = Number(values.warmup);
 const concurrency = Number(values.concurrency);
 const queueName = 'bench';
 const redis = new URL(values.redis!);
@@ -70,20 +72,49 @@ const app = await NestFactory.createApplicationContext(
 );
 const queue = app.get<Queue>(getQueueToken(queueName));
 const producer = mode === 'job-tracing-contextual' ? new TracedQueue(queue) : queue;
+const jobOptions =
+  mode === 'none-metadata'
+    ? { telemetry: { metadata: JSON.stringify({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }) } }
+    : undefined;
 await queue.waitUntilReady();
+
+// The same requests in every mode: single adds, C at a time, each inside no particular span.
+async function enqueue(count: number): Promise<void> {
+  for (let added = 0; added < count; added += concurrency) {
+    const batch = Math.min(concurrency, count - added);
+    await Promise.all(Array.from({ length: batch }, (_, index) => producer.add('job', { n: added + index }, jobOptions)));
+  }
+}
+const worker = app.get(TrivialProcessor).worker;
+let completed = 0;
+let exportedBefore = 0;
+if (warmupJobs > 0) {
+  // Steady state: the same workload once, unmeasured, so that start-up work
+  // (lazy compilation, JIT tiers, first-use caches) is not charged to the jobs.
+  await enqueue(warmupJobs);
+  const warmedUp = new Promise<void>((resolve) => {
+    const onCompleted = () => {
+      if (++completed === warmupJobs) {
+        worker.off('completed', onCompleted);
+        resolve();
+      }
+    };
+    worker.on('completed', onCompleted);
+  });
+  void worker.run();
+  await warmedUp;
+  await worker.pause();
+  completed = 0;
+  await provider.forceFlush();
+  exportedBefore = exporter.count;
+}
 
 const cpuBefore = process.cpuUsage();
 const enqueueStart = performance.now();
-// The same requests in every mode: single adds, C at a time, each inside no particular span.
-for (let added = 0; added < jobs; added += concurrency) {
-  const batch = Math.min(concurrency, jobs - added);
-  await Promise.all(Array.from({ length: batch }, (_, index) => producer.add('job', { n: added + index })));
-}
+await enqueue(jobs);
 const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
 
 const processStart = performance.now();
-const worker = app.get(TrivialProcessor).worker;
-let completed = 0;
 // Memory at evenly spaced points of the processing, to see whether it grows with the jobs:
 // RSS as the OS sees it, and the live heap after a full GC (with --expose-gc) to tell growth from garbage.
 const rssSamples = Number(values['rss-samples']);
@@ -102,7 +133,8 @@ const allCompleted = new Promise<void>((resolve) =>
     if (completed === jobs) resolve();
   }),
 );
-void worker.run();
+if (warmupJobs > 0) void worker.resume();
+else void worker.run();
 await allCompleted;
 const processSeconds = (performance.now() - processStart) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
@@ -115,7 +147,7 @@ const result: RoundResult = {
   processPerSecond: jobs / processSeconds,
   cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
   peakRssMb: process.resourceUsage().maxRSS / 1024,
-  spansPerJob: exporter.count / jobs,
+  spansPerJob: (exporter.count - exportedBefore) / jobs,
   ...(rssSamples > 0 && { memorySamples }),
 };
 await app.close();
