@@ -4,7 +4,6 @@ import {
   context,
   type Span,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Tracer,
 } from '@opentelemetry/api';
@@ -12,6 +11,7 @@ import type { Job, JobsOptions, Queue } from 'bullmq';
 import { serializeContext, withStoredContext } from '../context/stored-trace-context.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
+import { recordFailure } from '../tracing/record-failure.js';
 
 export interface TracedQueueOptions {
   /** Default: `nestjs-job-tracing`. */
@@ -109,9 +109,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     try {
       return await context.with(ctx, enqueue, undefined, ctx, span);
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      span.setAttribute('error.type', (error as Error)?.name ?? '_OTHER');
+      recordFailure(span, error);
       throw error;
     } finally {
       span.end();

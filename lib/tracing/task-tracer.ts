@@ -3,9 +3,7 @@ import {
   type Attributes,
   type Context,
   context,
-  type Span,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Tracer,
 } from '@opentelemetry/api';
@@ -18,6 +16,7 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { recordFailure } from './record-failure.js';
 import { withTaskScope } from './task-scope.js';
 
 const FALLBACK_SPAN = new DefaultTaskSpan();
@@ -128,18 +127,6 @@ export class TaskTracer {
     } catch (error) {
       this.logger.error(`Task hook ${name} threw and was ignored: ${(error as Error)?.message ?? error}`);
     }
-  }
-}
-
-function recordFailure(span: Span, error: unknown): void {
-  if (error instanceof Error) {
-    span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-    span.setAttribute('error.type', error.name);
-  } else {
-    span.recordException(String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-    span.setAttribute('error.type', '_OTHER');
   }
 }
 
