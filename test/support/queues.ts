@@ -2,25 +2,13 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
 import { type Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-
-export interface RedisConnection {
-  host: string;
-  port: number;
-  password?: string;
-  db?: number;
-}
+import { connectionFromUrl, type RedisConnection } from '../../sample/src/redis-connection.js';
 
 /** The Redis the global setup found, as BullMQ connection options. */
 export function redisConnection(): RedisConnection {
   const url = process.env.REDIS_URL;
   if (!url) throw new Error('REDIS_URL is not set: run the tests through jest, whose global setup finds Redis');
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
-    ...(parsed.pathname.length > 1 && { db: Number(parsed.pathname.slice(1)) }),
-  };
+  return connectionFromUrl(url);
 }
 
 /** A queue name no other test or earlier run shares. */
