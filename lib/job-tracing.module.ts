@@ -1,5 +1,5 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
@@ -66,6 +66,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
           new TaskTracer(
             trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
             LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
+            new Logger('JobTracing'),
             { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
           ),
       },

@@ -2,25 +2,24 @@
 // in CPU microseconds per call. Runs in its own process for a clean global state.
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Job } from 'bullmq';
 import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, type MakeSpan } from 'nestjs-job-tracing';
+import { CountingExporter } from './counting-exporter.js';
 // Internal on purpose: this measures the per-job layer itself, which the package does not export.
 import { TaskTracer } from '../../dist/tracing/task-tracer.js';
 
 const ITERATIONS = 200_000;
 
-const exporter: SpanExporter = {
-  export: (_spans: ReadableSpan[], done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: async () => {},
-};
-trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] }));
+trace.setGlobalTracerProvider(
+  new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: new CountingExporter() })] }),
+);
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const tracer = trace.getTracer('micro');
-const taskTracer = new TaskTracer(tracer, LevelFilter.parse('info'));
+const taskTracer = new TaskTracer(tracer, LevelFilter.parse('info'), console);
 const job = {
   id: '42',
   queueName: 'micro',

@@ -5,12 +5,13 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { ContextualTaskSpan, JobTracingModule, TraceTask, TracedQueue } from 'nestjs-job-tracing';
 import { parseArgs } from 'node:util';
+import { CountingExporter } from './counting-exporter.js';
 import type { Mode, RoundResult } from './modes.js';
 
 const { values } = parseArgs({
@@ -31,16 +32,6 @@ const concurrency = Number(values.concurrency);
 const queueName = 'bench';
 const redis = new URL(values.redis!);
 const connection = { host: redis.hostname, port: Number(redis.port || 6379) };
-
-/** Counts what it is given, as a real exporter would receive it, and sends nothing. */
-class CountingExporter implements SpanExporter {
-  count = 0;
-  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
-    this.count += spans.length;
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
 
 const exporter = new CountingExporter();
 const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import {
   type Attributes,
   type Context,
@@ -17,6 +16,7 @@ import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
 import { recordFailure } from './record-failure.js';
+import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
 
 const FALLBACK_SPAN = new DefaultTaskSpan();
@@ -25,14 +25,15 @@ const FALLBACK_SPAN = new DefaultTaskSpan();
  * Runs one attempt of a job inside its span: the strategy shapes the span,
  * the hooks observe it, and the handler's result or error passes through
  * unchanged. Nothing here throws into BullMQ but the handler's own error.
+ * It imports nothing from Nest: sandboxed processors run it in a bare child process.
  */
 export class TaskTracer {
-  private readonly logger = new Logger('JobTracing');
   private readonly hooks: Required<TaskHooks>;
 
   constructor(
     private readonly tracer: Tracer,
     private readonly levelFilter: LevelFilter,
+    private readonly logger: TaskTracerLogger,
     hooks: TaskHooks = {},
   ) {
     this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
