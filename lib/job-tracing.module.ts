@@ -3,9 +3,9 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import type { FlowProducer, Queue } from 'bullmq';
+import { propagationDefaults } from './context/propagation-style.js';
 import type { JobTracingFeatures, JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import {
-  DEFAULT_LONG_DELAY_MS,
   DEFAULT_TRACER_NAME,
   getTracedFlowProducerToken,
   getTracedQueueToken,
@@ -88,7 +88,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
             new Logger('JobTracing'),
             { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
-            { longDelayMs: options.longDelayMs ?? DEFAULT_LONG_DELAY_MS },
+            propagationDefaults(options.longDelayMs),
           ),
       },
     ],

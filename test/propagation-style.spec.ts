@@ -132,6 +132,12 @@ describe('propagation style: child, link or none, per processor and per job', ()
     isChildOf(run['long-child'].task, run['long-child'].send);
   });
 
+  it('rejects a longDelayMs that is not a number of milliseconds at start-up', async () => {
+    await expect(startApp({ tracing: { longDelayMs: -1 } })).rejects.toThrow(
+      'longDelayMs must be a number of milliseconds, 0 or more (Infinity: never); got a number',
+    );
+  });
+
   it('lets a plain Worker with bullmq-otel continue a job that carries a style', async () => {
     const queueName = uniqueQueueName('style-to-bullmq');
     const queue = new Queue(queueName, { connection: redisConnection() });

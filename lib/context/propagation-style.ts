@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
+import { DEFAULT_LONG_DELAY_MS, PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
 
 /**
  * How a task span relates to the context stored on its job:
@@ -59,6 +59,14 @@ export function readStoredStyle(job: Job): StoredStyleResult {
 export interface PropagationDefaults {
   /** A job delayed by at least this many milliseconds defaults to `link`. */
   longDelayMs: number;
+}
+
+/** The module's `longDelayMs`, checked: a wrong value is reported at start-up, not on every delayed job. */
+export function propagationDefaults(longDelayMs: unknown = DEFAULT_LONG_DELAY_MS): PropagationDefaults {
+  if (typeof longDelayMs !== 'number' || Number.isNaN(longDelayMs) || longDelayMs < 0) {
+    throw new TypeError(`longDelayMs must be a number of milliseconds, 0 or more (Infinity: never); got ${describe(longDelayMs)}`);
+  }
+  return { longDelayMs };
 }
 
 export interface PropagationChoice {

@@ -9,6 +9,7 @@ import {
 import type { Job } from 'bullmq';
 import {
   type PropagationDefaults,
+  propagationDefaults,
   readStoredStyle,
   resolvePropagation,
 } from '../context/propagation-style.js';
@@ -16,7 +17,6 @@ import { readStoredContext } from '../context/stored-trace-context.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
-import { DEFAULT_LONG_DELAY_MS } from '../job-tracing.constants.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
@@ -43,7 +43,7 @@ export class TaskTracer {
     private readonly levelFilter: LevelFilter,
     private readonly logger: TaskTracerLogger,
     hooks: TaskHooks = {},
-    private readonly propagationDefaults: PropagationDefaults = { longDelayMs: DEFAULT_LONG_DELAY_MS },
+    private readonly propagation: PropagationDefaults = propagationDefaults(),
   ) {
     this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
   }
@@ -120,7 +120,7 @@ export class TaskTracer {
         schedulerId: schedulerIdOf(job),
         delayMs: jobTiming(job).delayMs,
       },
-      this.propagationDefaults,
+      this.propagation,
     );
     if (style === 'child') return { taskSpan, parent: stored.parentContextOf(parent) };
     const links = style === 'link' ? [...(taskSpan.links ?? []), { context: parent.toSpanContext() }] : taskSpan.links;
