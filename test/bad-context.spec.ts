@@ -117,6 +117,10 @@ const BROKEN_STRATEGIES: Array<[string, MakeSpan]> = [
     'returns a parent that is not a TracingContext',
     { makeSpan: () => ({ name: 'x', level: 3, parent: { traceId: 'nope' } as unknown as TracingContext }) },
   ],
+  [
+    'returns a propagation that is not a style',
+    { makeSpan: () => ({ name: 'x', level: 3, propagation: 'sideways' }) as unknown as TaskSpan },
+  ],
 ];
 
 describe('a strategy that fails', () => {

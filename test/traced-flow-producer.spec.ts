@@ -97,7 +97,7 @@ describe('TracedFlowProducer', () => {
       'messaging.message.id': node.job.id,
     });
 
-    const taskNamed = (name: string) => byJobId.get(idOfNamed(node, name));
+    const taskNamed = (name: string) => byJobId.get(idOfNamed(node, name)!);
     for (const name of ['order', 'invoice', 'pdf']) expectChildOf(taskNamed(name), send);
     expectChildOf(taskNamed('audit'), { traceId: EXPLICIT.traceId!, spanId: EXPLICIT.spanId! });
     const report = taskNamed('report')!;

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { DEFAULT_LONG_DELAY_MS, PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
+import { DEFAULT_LONG_DELAY_MS, MAX_STORED_CONTEXT_LENGTH, PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
 
 /**
  * How a task span relates to the context stored on its job:
@@ -46,6 +46,7 @@ export type StoredStyleResult = { style?: PropagationStyle } | { problem: string
 export function readStoredStyle(job: Job): StoredStyleResult {
   const metadata: unknown = job.opts?.telemetry?.metadata;
   if (typeof metadata !== 'string' || !metadata.includes(PROPAGATION_STYLE_KEY)) return {};
+  if (metadata.length > MAX_STORED_CONTEXT_LENGTH) return {}; // the stored context reader reports that
   let value: unknown;
   try {
     value = (JSON.parse(metadata) as Record<string, unknown> | null)?.[PROPAGATION_STYLE_KEY];

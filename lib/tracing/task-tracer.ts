@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
+  isPropagationStyle,
   type PropagationDefaults,
   propagationDefaults,
   readStoredStyle,
@@ -93,6 +94,9 @@ export class TaskTracer {
       const taskSpan = makeSpan.makeSpan(job, stored.read);
       if (typeof taskSpan?.name !== 'string' || !isSpanLevel(taskSpan.level)) {
         throw new Error('it must return a name and a SpanLevel');
+      }
+      if (taskSpan.propagation !== undefined && !isPropagationStyle(taskSpan.propagation)) {
+        throw new Error('its propagation must be child, link or none');
       }
       if (!taskSpan.parent) return { taskSpan, parent: activeContext };
       return this.propagate(job, taskSpan, taskSpan.parent, stored, activeContext);
