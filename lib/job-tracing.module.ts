@@ -1,10 +1,16 @@
-import { getQueueToken } from '@nestjs/bullmq';
+import { getFlowProducerToken, getQueueToken } from '@nestjs/bullmq';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
-import type { Queue } from 'bullmq';
-import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
-import { DEFAULT_TRACER_NAME, getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';
+import type { FlowProducer, Queue } from 'bullmq';
+import { propagationDefaults } from './context/propagation-style.js';
+import type { JobTracingFeatures, JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
+import {
+  DEFAULT_TRACER_NAME,
+  getTracedFlowProducerToken,
+  getTracedQueueToken,
+  LEVEL_FILTER_ENV,
+} from './job-tracing.constants.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -14,6 +20,7 @@ import {
   OPTIONS_TYPE,
 } from './job-tracing.module-definition.js';
 import { LevelFilter } from './levels/level-filter.js';
+import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue } from './queue/traced-queue.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
@@ -32,11 +39,23 @@ export class JobTracingModule extends ConfigurableModuleClass {
   }
 
   /**
-   * Provides a `TracedQueue` for each named queue, for `@InjectTracedQueue(name)`.
-   * The queues themselves come from `BullModule.registerQueue`, anywhere in the app.
+   * Provides a `TracedQueue` for each named queue, for `@InjectTracedQueue(name)`,
+   * and with `{ flowProducers }` a `TracedFlowProducer` for `@InjectTracedFlowProducer(name)`.
+   * The queues and flow producers themselves come from `BullModule`, anywhere in the app.
    */
-  static forFeature(...queueNames: string[]): DynamicModule {
-    const providers = queueNames.map((queueName) => ({
+  static forFeature(...features: string[] | [JobTracingFeatures]): DynamicModule {
+    const { queues: queueNames = [], flowProducers = [] } =
+      typeof features[0] === 'object' ? features[0] : { queues: features as string[] };
+    const flowProducerProviders = flowProducers.map((name) => ({
+      provide: getTracedFlowProducerToken(name),
+      inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
+      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
+        new TracedFlowProducer(() => moduleRef.get<FlowProducer>(getFlowProducerToken(name), { strict: false }), {
+          tracerName: options.tracerName,
+          producerSpan: options.producerSpan,
+        }),
+    }));
+    const queueProviders = queueNames.map((queueName) => ({
       provide: getTracedQueueToken(queueName),
       inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
       // Resolved on first use: the queue's provider may be built after this one.
@@ -46,6 +65,7 @@ export class JobTracingModule extends ConfigurableModuleClass {
           producerSpan: options.producerSpan,
         }),
     }));
+    const providers = [...queueProviders, ...flowProducerProviders];
     return { module: JobTracingModule, providers, exports: providers.map(({ provide }) => provide) };
   }
 }
@@ -68,6 +88,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
             new Logger('JobTracing'),
             { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
+            propagationDefaults(options.longDelayMs),
           ),
       },
     ],

@@ -117,6 +117,10 @@ const BROKEN_STRATEGIES: Array<[string, MakeSpan]> = [
     'returns a parent that is not a TracingContext',
     { makeSpan: () => ({ name: 'x', level: 3, parent: { traceId: 'nope' } as unknown as TracingContext }) },
   ],
+  [
+    'returns a propagation that is not a style',
+    { makeSpan: () => ({ name: 'x', level: 3, propagation: 'sideways' }) as unknown as TaskSpan },
+  ],
 ];
 
 describe('a strategy that fails', () => {
@@ -143,5 +147,66 @@ describe('a strategy that fails', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+/** A valid context, with a propagation style beside it that is not one. */
+const MALFORMED_STYLES: Array<[string, unknown]> = [
+  ['an unknown word', 'sideways'],
+  ['upper case', 'LINK'],
+  ['an empty string', ''],
+  ['a number', 42],
+  ['JSON null', null],
+  ['an object', { style: 'link' }],
+  ['an array', ['link']],
+  ['10 kB of text', 'x'.repeat(10_000)],
+];
+
+describe('malformed propagation style on a job', () => {
+  let app: INestApplicationContext;
+  let logger: RecordingLogger;
+  let queueName: string;
+  const jobs = new Map<string, Job>();
+
+  beforeAll(async () => {
+    logger = new RecordingLogger();
+    queueName = uniqueQueueName('hostile-style');
+
+    // The processor's style is link, so falling back to it shows in the span.
+    @Processor(queueName)
+    @TraceTask(new ContextualTaskSpan({ propagation: 'link' }))
+    class LinkingProcessor extends WorkerHost {
+      async process(job: Job) {
+        return `ran ${job.name}`;
+      }
+    }
+
+    app = await startApp({ logger, imports: [BullModule.registerQueue({ name: queueName })], providers: [LinkingProcessor] });
+    const queue = queueOf(app, queueName);
+    for (const [name, style] of MALFORMED_STYLES) {
+      const metadata = carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, 'nestjs-job-tracing-propagation': style });
+      jobs.set(name, await queue.add(name, {}, { telemetry: { metadata } }));
+    }
+    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === jobs.size);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(MALFORMED_STYLES)("runs a job whose style is %s in its processor's style (link), with one warning", async (name) => {
+    const job = jobs.get(name)!;
+    expect(await finished(job)).toBe(`ran ${name}`);
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+      (candidate) => candidate.attributes.task_id === job.id,
+    )!;
+    expect(span.parentSpanContext).toBeUndefined();
+    expect(span.links.map((link) => [link.context.traceId, link.context.spanId])).toEqual([[TRACE_ID, SPAN_ID]]);
+    expect(span.attributes).toMatchObject({ trace_id: TRACE_ID, span_id: SPAN_ID });
+    const warnings = logger.warnings.filter((warning) => warning.includes(`Job ${job.id} of queue "${queueName}"`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('propagation style');
+    expect(warnings[0].length).toBeLessThan(300);
+    expect(logger.errors).toEqual([]);
   });
 });

@@ -76,6 +76,29 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
     );
   });
 
+  it("puts every task of the order's flow, grandchild included, under the request's one producer span", () => {
+    const orderTasks = tasksOf(run.spans, 'orders');
+    expect(orderTasks).toHaveLength(4);
+    const server = run.spans.find((span) => span.kind === 'SERVER' && span.traceId === orderTasks[0].traceId)!;
+    const [send] = child(run.spans, server, 'send orders');
+    expect(send.kind).toBe('PRODUCER');
+    for (const task of orderTasks) expect(task.parentSpanId).toBe(send.spanId);
+  });
+
+  it('runs the periodic digest as one trace per run, each linked to the span that created its scheduler', () => {
+    const [upsert] = run.spans.filter((span) => span.name === 'send digest');
+    expect(upsert.attributes['messaging.operation.name']).toBe('upsertJobScheduler');
+    const runs = tasksOf(run.spans, 'digest');
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(runs.map((task) => task.traceId)).size).toBe(runs.length);
+    for (const task of runs) {
+      expect(task.parentSpanId).toBeUndefined();
+      expect(task.traceId).not.toBe(upsert.traceId);
+      expect(task.links).toEqual([{ traceId: upsert.traceId, spanId: upsert.spanId }]);
+      expect(task.attributes['messaging.bullmq.job_scheduler.id']).toBe('periodic-digest');
+    }
+  });
+
   it('never exports or prints the email addresses it was given', () => {
     const exported = JSON.stringify(run.spans);
     for (const address of ['ada@example.com', 'grace@flaky.example']) {

@@ -1,6 +1,6 @@
 import { type Context, isSpanContextValid, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Job, JobsOptions } from 'bullmq';
-import { MAX_STORED_CONTEXT_LENGTH } from '../job-tracing.constants.js';
+import { MAX_STORED_CONTEXT_LENGTH, PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
 import { type TraceCarrier, TracingContext } from './tracing-context.js';
 
 /**
@@ -34,7 +34,8 @@ export function readStoredContext(job: Job): StoredContextResult {
   }
   const headers = carrier as Record<string, unknown>;
   for (const key of Object.keys(headers)) {
-    if (typeof headers[key] !== 'string') return { problem: `telemetry metadata field "${key}" is not a string` };
+    // The propagation style is not a header: propagation-style.ts reads and judges it.
+    if (typeof headers[key] !== 'string' && key !== PROPAGATION_STYLE_KEY) return { problem: `telemetry metadata field "${key}" is not a string` };
   }
   try {
     const stored = TracingContext.fromCarrier(headers as TraceCarrier);
@@ -46,7 +47,7 @@ export function readStoredContext(job: Job): StoredContextResult {
 
 function toParentContext(stored: TracingContext, carrier: TraceCarrier): Context {
   // Other headers (baggage) need the application's propagator; plain W3C needs nothing else.
-  const base = Object.keys(carrier).some((key) => !W3C_HEADERS.has(key))
+  const base = Object.keys(carrier).some((key) => !W3C_HEADERS.has(key) && key !== PROPAGATION_STYLE_KEY)
     ? propagation.extract(ROOT_CONTEXT, carrier)
     : ROOT_CONTEXT;
   return trace.setSpanContext(base, stored.toSpanContext());

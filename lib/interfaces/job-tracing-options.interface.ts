@@ -13,4 +13,19 @@ export interface JobTracingModuleOptions extends TaskHooks {
   tracerName?: string;
   /** Whether `TracedQueue` wraps `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
+  /**
+   * A job delayed by at least this many milliseconds starts a new trace linked
+   * to its producer, instead of stretching the producer's trace over the delay,
+   * unless the job or its processor chose a propagation style. Default: 60000.
+   * `Infinity` keeps every delayed job in its producer's trace.
+   */
+  longDelayMs?: number;
+}
+
+/** What `JobTracingModule.forFeature({...})` provides, for `@InjectTracedQueue` and `@InjectTracedFlowProducer`. */
+export interface JobTracingFeatures {
+  /** Names given to `BullModule.registerQueue`. */
+  queues?: string[];
+  /** Names given to `BullModule.registerFlowProducer`. */
+  flowProducers?: string[];
 }

@@ -1,5 +1,6 @@
 import type { Attributes, Link, SpanKind } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import type { PropagationStyle } from '../context/propagation-style.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import type { SpanLevel } from '../levels/span-level.js';
 
@@ -13,6 +14,12 @@ export interface TaskSpan {
   fields?: Attributes;
   /** Upstream trace to continue. Without it the span's parent is the worker's active context. */
   parent?: TracingContext;
+  /**
+   * How `parent` is continued: `child` (a child span), `link` (a new trace
+   * linked to it) or `none` (a new trace). A style stored on the job wins.
+   * Default: `child`, but `link` for a run of a job scheduler or a long delay.
+   */
+  propagation?: PropagationStyle;
   links?: Link[];
 }
 

@@ -1,34 +1,27 @@
-import {
-  type Attributes,
-  type Context,
-  context,
-  type Span,
-  SpanKind,
-  trace,
-  type Tracer,
-} from '@opentelemetry/api';
-import type { Job, JobsOptions, Queue } from 'bullmq';
-import { serializeContext, withStoredContext } from '../context/stored-trace-context.js';
-import type { TracingContext } from '../context/tracing-context.js';
-import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
-import { recordFailure } from '../tracing/record-failure.js';
+import type { Job, Queue } from 'bullmq';
+import { serializeContext } from '../context/stored-trace-context.js';
+import { SCHEDULER_ID_ATTRIBUTE } from '../tracing/scheduler-run.js';
+import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
+import { type JobTracingOptions, type TracedJobsOptions, toStoredOptions } from './traced-job-options.js';
 
-export interface TracedQueueOptions {
-  /** Default: `nestjs-job-tracing`. */
-  tracerName?: string;
-  /** Wrap `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
-  producerSpan?: boolean;
-}
-
-export interface TracedJobsOptions extends JobsOptions {
-  /** The trace to continue, instead of the active OpenTelemetry context. */
-  tracingContext?: TracingContext;
-}
+export type { TracedQueueOptions } from './producer-span.js';
+export type { TracedJobsOptions } from './traced-job-options.js';
 
 export interface TracedBulkJob<DataType> {
   name: string;
   data: DataType;
   opts?: TracedJobsOptions;
+}
+
+// Taken from the method itself, so they follow whichever BullMQ version is installed.
+type RepeatOptions = Parameters<Queue['upsertJobScheduler']>[1];
+type SchedulerTemplateOptions = NonNullable<NonNullable<Parameters<Queue['upsertJobScheduler']>[2]>['opts']>;
+
+/** The job every run of a scheduler is made from; `propagation` may be `link` (the default for runs) or `none`. */
+export interface TracedJobSchedulerTemplate<DataType> {
+  name?: string;
+  data?: DataType;
+  opts?: SchedulerTemplateOptions & JobTracingOptions;
 }
 
 /**
@@ -37,16 +30,14 @@ export interface TracedBulkJob<DataType> {
  * options reach BullMQ exactly as given.
  */
 export class TracedQueue<DataType = unknown, ResultType = unknown> {
-  private readonly tracer: Tracer;
-  private readonly producerSpan: boolean;
+  private readonly producerSpan: ProducerSpan;
   private resolvedQueue?: Queue;
 
   constructor(
     private readonly queueOrProvider: Queue | (() => Queue),
     options: TracedQueueOptions = {},
   ) {
-    this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
-    this.producerSpan = options.producerSpan ?? true;
+    this.producerSpan = new ProducerSpan(options);
   }
 
   /** The underlying BullMQ queue. */
@@ -61,9 +52,11 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   }
 
   async add(name: string, data: DataType, opts?: TracedJobsOptions): Promise<Job<DataType, ResultType>> {
+    // The given context parents the producer span, whose own context is stored.
     const { tracingContext, ...jobOptions } = opts ?? {};
-    return this.send(tracingContext, { 'messaging.operation.name': 'add' }, async (ctx, span) => {
-      const job = await this.queue.add(name, data, withStoredContext(jobOptions, serializeContext(ctx)));
+    const send = { destination: this.name, tracingContext, attributes: { 'messaging.operation.name': 'add' } };
+    return this.producerSpan.send(send, async (ctx, span) => {
+      const job = await this.queue.add(name, data, toStoredOptions(jobOptions, serializeContext(ctx), `job "${name}"`));
       span?.setAttribute('messaging.message.id', job.id ?? '');
       return job as Job<DataType, ResultType>;
     });
@@ -72,51 +65,43 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   /** One producer span for the batch; a job's own `tracingContext` still wins for that job. */
   async addBulk(jobs: TracedBulkJob<DataType>[]): Promise<Job<DataType, ResultType>[]> {
     const attributes = { 'messaging.operation.name': 'addBulk', 'messaging.batch.message_count': jobs.length };
-    return this.send(undefined, attributes, async (ctx) => {
+    return this.producerSpan.send({ destination: this.name, attributes }, async (ctx) => {
       const batchMetadata = serializeContext(ctx);
-      const stored = jobs.map(({ name, data, opts }) => {
-        const { tracingContext, ...jobOptions } = opts ?? {};
-        const metadata = tracingContext ? serializeContext(explicitParent(tracingContext)) : batchMetadata;
-        return { name, data, opts: withStoredContext(jobOptions, metadata) };
-      });
+      const stored = jobs.map(({ name, data, opts }) => ({
+        name,
+        data,
+        opts: toStoredOptions(opts, batchMetadata, `job "${name}"`),
+      }));
       return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
     });
   }
 
-  private async send<T>(
-    tracingContext: TracingContext | undefined,
-    attributes: Attributes,
-    enqueue: (ctx: Context, span?: Span) => Promise<T>,
-  ): Promise<T> {
-    const parent = tracingContext ? explicitParent(tracingContext) : context.active();
-    if (!this.producerSpan) return enqueue(parent);
-
-    const queueName = this.queue.name;
-    const span = this.tracer.startSpan(
-      `send ${queueName}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'bullmq',
-          'messaging.operation.type': 'send',
-          'messaging.destination.name': queueName,
-          ...attributes,
-        },
-      },
-      parent,
-    );
-    const ctx = trace.setSpan(parent, span);
-    try {
-      return await context.with(ctx, enqueue, undefined, ctx, span);
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
+  /**
+   * Creates or updates a job scheduler whose template carries the context of
+   * the PRODUCER span around this call. Each run starts a trace of its own,
+   * linked to that span; no run is a child of the creator or of another run.
+   */
+  async upsertJobScheduler(
+    jobSchedulerId: string,
+    repeatOpts: RepeatOptions,
+    template?: TracedJobSchedulerTemplate<DataType>,
+  ): Promise<Job<DataType, ResultType> | undefined> {
+    if (template?.opts?.propagation === 'child') {
+      throw new TypeError(
+        `job scheduler "${jobSchedulerId}": propagation "child" would make every run part of the creator's trace; use "link" (the default) or "none"`,
+      );
     }
+    const { tracingContext, ...templateOptions } = template?.opts ?? {};
+    const send = {
+      destination: this.name,
+      tracingContext,
+      attributes: { 'messaging.operation.name': 'upsertJobScheduler', [SCHEDULER_ID_ATTRIBUTE]: jobSchedulerId },
+    };
+    return this.producerSpan.send(send, async (ctx, span) => {
+      const opts = toStoredOptions(templateOptions, serializeContext(ctx), `job scheduler "${jobSchedulerId}"`);
+      const job = await this.queue.upsertJobScheduler(jobSchedulerId, repeatOpts, { ...template, opts });
+      if (job?.id !== undefined) span?.setAttribute('messaging.message.id', job.id);
+      return job as Job<DataType, ResultType> | undefined;
+    });
   }
-}
-
-function explicitParent(tracingContext: TracingContext): Context {
-  return trace.setSpanContext(context.active(), tracingContext.toSpanContext());
 }

@@ -7,6 +7,13 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import {
+  isPropagationStyle,
+  type PropagationDefaults,
+  propagationDefaults,
+  readStoredStyle,
+  resolvePropagation,
+} from '../context/propagation-style.js';
 import { readStoredContext } from '../context/stored-trace-context.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
@@ -15,7 +22,9 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { jobTiming } from './job-timing.js';
 import { recordFailure } from './record-failure.js';
+import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
 
@@ -35,6 +44,7 @@ export class TaskTracer {
     private readonly levelFilter: LevelFilter,
     private readonly logger: TaskTracerLogger,
     hooks: TaskHooks = {},
+    private readonly propagation: PropagationDefaults = propagationDefaults(),
   ) {
     this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
   }
@@ -48,6 +58,7 @@ export class TaskTracer {
       'messaging.operation.type': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
+      ...schedulerRunFields(job),
       ...taskSpan.fields,
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
@@ -84,7 +95,11 @@ export class TaskTracer {
       if (typeof taskSpan?.name !== 'string' || !isSpanLevel(taskSpan.level)) {
         throw new Error('it must return a name and a SpanLevel');
       }
-      return { taskSpan, parent: taskSpan.parent ? stored.parentContextOf(taskSpan.parent) : activeContext };
+      if (taskSpan.propagation !== undefined && !isPropagationStyle(taskSpan.propagation)) {
+        throw new Error('its propagation must be child, link or none');
+      }
+      if (!taskSpan.parent) return { taskSpan, parent: activeContext };
+      return this.propagate(job, taskSpan, taskSpan.parent, stored, activeContext);
     } catch (error) {
       this.logger.error(
         `${makeSpan.constructor.name}.makeSpan failed for job ${job.id} of queue "${job.queueName}"; ` +
@@ -92,6 +107,28 @@ export class TaskTracer {
       );
       return { taskSpan: FALLBACK_SPAN.makeSpan(job), parent: activeContext };
     }
+  }
+
+  /** Continues `parent` as a child, or starts a new trace linked to it (`link`) or not (`none`). */
+  private propagate(
+    job: Job,
+    taskSpan: TaskSpan,
+    parent: TracingContext,
+    stored: ReturnType<TaskTracer['storedContextOf']>,
+    activeContext: Context,
+  ): { taskSpan: TaskSpan; parent: Context } {
+    const style = resolvePropagation(
+      {
+        jobStyle: stored.style(),
+        strategyStyle: taskSpan.propagation,
+        schedulerId: schedulerIdOf(job),
+        delayMs: jobTiming(job).delayMs,
+      },
+      this.propagation,
+    );
+    if (style === 'child') return { taskSpan, parent: stored.parentContextOf(parent) };
+    const links = style === 'link' ? [...(taskSpan.links ?? []), { context: parent.toSpanContext() }] : taskSpan.links;
+    return { taskSpan: { ...taskSpan, links }, parent: trace.deleteSpan(activeContext) };
   }
 
   /** Reads the job's stored context at most once, and warns at most once about it. */
@@ -108,6 +145,13 @@ export class TaskTracer {
       return result;
     };
     return {
+      // The job's own style; a malformed one is ignored with a warning, and the strategy's style applies.
+      style: () => {
+        const read = readStoredStyle(job);
+        if (!('problem' in read)) return read.style;
+        this.logger.warn(`Job ${job.id} of queue "${job.queueName}" uses its processor's propagation style: ${read.problem}`);
+        return undefined;
+      },
       read: () => {
         const stored = resolve();
         return 'context' in stored ? stored.context : undefined;

@@ -2,7 +2,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { JobTracingModule } from 'nestjs-job-tracing';
 import { OpenTelemetryModule } from 'nestjs-otel';
+import { DigestModule } from './digest/digest.module.js';
 import { EmailModule } from './email/email.module.js';
+import { OrdersModule } from './orders/orders.module.js';
 import { redisConnectionFromEnv } from './redis-connection.js';
 
 @Module({
@@ -12,6 +14,8 @@ import { redisConnectionFromEnv } from './redis-connection.js';
     JobTracingModule.forRoot({ level: 'info,receipts=debug' }),
     BullModule.forRoot({ connection: redisConnectionFromEnv(), prefix: process.env.QUEUE_PREFIX }),
     EmailModule,
+    OrdersModule,
+    DigestModule,
   ],
 })
 export class AppModule {}

@@ -14,6 +14,7 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>;
   events: Array<{ name: string; attributes: Record<string, unknown> }>;
   status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };
+  links: Array<{ traceId: string; spanId: string }>;
 }
 
 // OTLP/JSON, the encoding of @opentelemetry/exporter-trace-otlp-http (see opentelemetry-proto).
@@ -41,6 +42,7 @@ interface OtlpSpan {
   attributes?: OtlpKeyValue[];
   events?: Array<{ name: string; attributes?: OtlpKeyValue[] }>;
   status?: { code?: number; message?: string };
+  links?: Array<{ traceId: string; spanId: string }>;
 }
 interface OtlpTraceRequest {
   resourceSpans?: Array<{
@@ -99,6 +101,7 @@ function decodeTraceRequest(request: OtlpTraceRequest): ReceivedSpan[] {
           attributes: decodeAttributes(span.attributes),
           events: (span.events ?? []).map((event) => ({ name: event.name, attributes: decodeAttributes(event.attributes) })),
           status: { code: STATUS[span.status?.code ?? 0], message: span.status?.message || undefined },
+          links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
         };
       }),
     );

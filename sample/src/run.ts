@@ -12,6 +12,9 @@ import { formatTraceTree } from './trace-tree.js';
 const RECIPIENTS = ['ada@example.com', `grace@${FLAKY_DOMAIN}`];
 const TIMEOUT_MS = 30_000;
 const RECEIPT_STORED = 'ReceiptProcessor: Receipt stored';
+const ORDER_SHIPPED = 'OrderProcessor: Order shipped';
+const DIGEST_SENT = 'DigestProcessor: Digest sent';
+const DIGEST_RUNS = 2;
 
 export interface SampleRun {
   spans: ReceivedSpan[];
@@ -38,6 +41,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
         PORT: String(port),
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: `sample-${randomUUID().slice(0, 8)}`, // a fresh namespace: no jobs left from earlier runs
+        DIGEST_EVERY_MS: '300', // the periodic digest, fast enough to show a few runs
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         NO_COLOR: '1',
         NODE_OPTIONS: '', // not Jest's flags, when a test runs the sample
@@ -52,10 +56,14 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
     // Any HTTP answer, even a 404, means the app listens.
     await waitFor(() => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false), 'the app to listen', app, output);
     for (const to of RECIPIENTS) await post(port, '/emails', { to });
-    // Each email ends in a receipt. Waiting on its log line rather than its span works whatever
-    // JOB_TRACING_LEVEL hides; stopping the app then flushes every span it ended.
+    await post(port, '/orders', {});
+    // Each email ends in a receipt, the order's flow in `ship`, and the digest runs on its own.
+    // Waiting on log lines rather than spans works whatever JOB_TRACING_LEVEL hides; stopping
+    // the app then removes the digest's scheduler and flushes every span it ended.
+    const count = (line: string) => output.join('').split(line).length - 1;
     await waitFor(
-      async () => output.join('').split(RECEIPT_STORED).length - 1 === RECIPIENTS.length,
+      async () =>
+        count(RECEIPT_STORED) === RECIPIENTS.length && count(ORDER_SHIPPED) === 1 && count(DIGEST_SENT) >= DIGEST_RUNS,
       'the jobs to finish',
       app,
       output,
@@ -113,8 +121,8 @@ async function main(): Promise<void> {
       appDir: new URL('.', import.meta.url),
     });
     for (const [traceId, trace] of Map.groupBy(spans, (span) => span.traceId)) {
-      // Only the traces that enqueued something: skip the readiness probe's request.
-      if (!trace.some((span) => span.kind === 'PRODUCER')) continue;
+      // Only the traces that enqueued something, or link to one: skip the readiness probe's request.
+      if (!trace.some((span) => span.kind === 'PRODUCER' || span.links.length > 0)) continue;
       console.log(`\ntrace ${traceId}`);
       console.log(formatTraceTree(trace));
     }

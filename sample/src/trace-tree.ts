@@ -34,5 +34,7 @@ function describe(span: ReceivedSpan): string {
   );
   // Every task attempt says how it ended; other spans only when they failed.
   const status = span.status.code === 'ERROR' ? `ERROR: ${span.status.message}` : span.name === 'task' ? 'ok' : '';
-  return [`${span.name}${target}`, span.kind, `${span.durationMs.toFixed(1)} ms`, ...fields, status].join(' ').trimEnd();
+  // A run of a scheduler (or a `link` job) starts its own trace; the link leads back to its creator.
+  const links = span.links.map((link) => `linked to ${link.traceId}/${link.spanId}`);
+  return [`${span.name}${target}`, span.kind, `${span.durationMs.toFixed(1)} ms`, ...fields, status, ...links].join(' ').trimEnd();
 }

@@ -1,0 +1,66 @@
+import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import type { TracingContext } from '../context/tracing-context.js';
+import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
+import { recordFailure } from '../tracing/record-failure.js';
+
+export interface TracedQueueOptions {
+  /** Default: `nestjs-job-tracing`. */
+  tracerName?: string;
+  /** Wrap each enqueue (`add`, `addBulk`, flows, `upsertJobScheduler`) in a PRODUCER span `send <queue>`. Default: true. */
+  producerSpan?: boolean;
+}
+
+export interface Send {
+  /** The queue the messages go to; omitted when a batch spans several. */
+  destination?: string;
+  /** The trace to continue, instead of the active OpenTelemetry context. */
+  tracingContext?: TracingContext;
+  attributes: Attributes;
+}
+
+/**
+ * The one path every producer (TracedQueue, TracedFlowProducer) sends through:
+ * a PRODUCER span `send <queue>` around the enqueue, whose context the enqueue stores on the jobs.
+ */
+export class ProducerSpan {
+  private readonly tracer: Tracer;
+  private readonly enabled: boolean;
+
+  constructor(options: TracedQueueOptions = {}) {
+    this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
+    this.enabled = options.producerSpan ?? true;
+  }
+
+  async send<T>(send: Send, enqueue: (ctx: Context, span?: Span) => Promise<T>): Promise<T> {
+    const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
+    if (!this.enabled) return enqueue(parent);
+
+    const span = this.tracer.startSpan(
+      send.destination === undefined ? 'send' : `send ${send.destination}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'bullmq',
+          'messaging.operation.type': 'send',
+          ...(send.destination !== undefined && { 'messaging.destination.name': send.destination }),
+          ...send.attributes,
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    try {
+      return await context.with(ctx, enqueue, undefined, ctx, span);
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+}
+
+/** `tracingContext` as the parent, keeping whatever else (baggage) is active. */
+export function explicitParent(tracingContext: TracingContext): Context {
+  return trace.setSpanContext(context.active(), tracingContext.toSpanContext());
+}
