@@ -14,6 +14,8 @@ import {
   OPTIONS_TYPE,
 } from './job-tracing.module-definition.js';
 import { LevelFilter } from './levels/level-filter.js';
+import { JobMetrics } from './metrics/job-metrics.js';
+import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.registrar.js';
 import { TracedQueue } from './queue/traced-queue.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
@@ -44,6 +46,7 @@ export class JobTracingModule extends ConfigurableModuleClass {
         new TracedQueue(() => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }), {
           tracerName: options.tracerName,
           producerSpan: options.producerSpan,
+          metrics: options.metrics,
         }),
     }));
     return { module: JobTracingModule, providers, exports: providers.map(({ provide }) => provide) };
@@ -59,6 +62,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       ...(root.providers ?? []),
       JobTracingExplorer,
       JobTracingMetadataAccessor,
+      QueueStateMetricsRegistrar,
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
@@ -68,6 +72,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
             new Logger('JobTracing'),
             { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
+            options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
           ),
       },
     ],

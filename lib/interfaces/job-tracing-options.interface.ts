@@ -13,4 +13,16 @@ export interface JobTracingModuleOptions extends TaskHooks {
   tracerName?: string;
   /** Whether `TracedQueue` wraps `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
+  /**
+   * Record the messaging metrics (process duration, consumed and sent messages, wait)
+   * on the global MeterProvider. Default: true.
+   */
+  metrics?: boolean;
+  /** Add `messaging.bullmq.job.name` to the job metrics: only for a small, fixed set of job names. Default: false. */
+  metricsJobName?: boolean;
+  /**
+   * Observe the jobs per state of every registered queue (`true`) or of the named ones,
+   * read from Redis only when the metric reader collects. Default: off.
+   */
+  queueMetrics?: boolean | string[];
 }

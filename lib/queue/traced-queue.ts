@@ -11,6 +11,7 @@ import type { Job, JobsOptions, Queue } from 'bullmq';
 import { serializeContext, withStoredContext } from '../context/stored-trace-context.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
+import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
 
 export interface TracedQueueOptions {
@@ -18,6 +19,8 @@ export interface TracedQueueOptions {
   tracerName?: string;
   /** Wrap `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
+  /** Record `messaging.client.sent.messages` and `messaging.client.operation.duration`. Default: true. */
+  metrics?: boolean;
 }
 
 export interface TracedJobsOptions extends JobsOptions {
@@ -39,6 +42,7 @@ export interface TracedBulkJob<DataType> {
 export class TracedQueue<DataType = unknown, ResultType = unknown> {
   private readonly tracer: Tracer;
   private readonly producerSpan: boolean;
+  private readonly producerMetrics?: ProducerMetrics;
   private resolvedQueue?: Queue;
 
   constructor(
@@ -47,6 +51,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   ) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.producerSpan = options.producerSpan ?? true;
+    this.producerMetrics = options.metrics === false ? undefined : new ProducerMetrics();
   }
 
   /** The underlying BullMQ queue. */
@@ -88,6 +93,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     attributes: Attributes,
     enqueue: (ctx: Context, span?: Span) => Promise<T>,
   ): Promise<T> {
+    enqueue = this.producerMetrics?.measured(sendOperation(this.queue.name, attributes), enqueue) ?? enqueue;
     const parent = tracingContext ? explicitParent(tracingContext) : context.active();
     if (!this.producerSpan) return enqueue(parent);
 

@@ -13,6 +13,7 @@ import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
+import type { JobMetrics } from '../metrics/job-metrics.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
 import { recordFailure } from './record-failure.js';
@@ -35,17 +36,21 @@ export class TaskTracer {
     private readonly levelFilter: LevelFilter,
     private readonly logger: TaskTracerLogger,
     hooks: TaskHooks = {},
+    private readonly jobMetrics?: JobMetrics,
   ) {
     this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
+    // Measured whether or not the level filter records the span.
+    handler = this.jobMetrics?.measured(job, handler) ?? handler;
     const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
     const fields: Attributes = {
       task_id: job.id,
       attempt: job.attemptsMade + 1,
       'messaging.system': 'bullmq',
       'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
       ...taskSpan.fields,
