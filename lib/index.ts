@@ -18,3 +18,4 @@ export {
 } from './queue/traced-queue.js';
 export { ContextualTaskSpan } from './strategies/contextual-task-span.js';
 export { DefaultTaskSpan, type TaskSpanOptions } from './strategies/default-task-span.js';
+export { processSpanName, type TaskSpanName } from './strategies/span-names.js';
