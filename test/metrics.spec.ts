@@ -41,7 +41,6 @@ async function startQueueApp(queueName: string, tracing: JobTracingModuleOptions
 const SUCCEEDED = (queueName: string) => ({
   'messaging.system': 'bullmq',
   'messaging.operation.name': 'process',
-  'messaging.operation.type': 'process',
   'messaging.destination.name': queueName,
 });
 
@@ -81,7 +80,7 @@ describe('consumer metrics', () => {
     const wait = metricNamed(collected, 'messaging.bullmq.job.wait.duration')!;
     expect(wait.descriptor.unit).toBe('s');
     const [waitPoint] = pointsFor<Histogram>(collected, 'messaging.bullmq.job.wait.duration', queueName);
-    expect(waitPoint.attributes).toEqual(SUCCEEDED(queueName));
+    expect(waitPoint.attributes).toEqual({ 'messaging.system': 'bullmq', 'messaging.destination.name': queueName });
     expect(waitPoint.value.count).toBe(3); // one per attempt
 
     // Nothing unbounded: no job id, job name or payload in any attribute set.
@@ -117,8 +116,15 @@ describe('consumer metrics', () => {
     const traced = await startQueueApp(queueName, { metricsJobName: true });
     await finished(await traced.add('steady', {}));
 
-    const [point] = pointsFor(await harness.collect(), 'messaging.client.consumed.messages', queueName);
-    expect(point.attributes).toEqual({ ...SUCCEEDED(queueName), 'messaging.bullmq.job.name': 'steady' });
+    const collected = await harness.collect();
+    const [consumed] = pointsFor(collected, 'messaging.client.consumed.messages', queueName);
+    expect(consumed.attributes).toEqual({ ...SUCCEEDED(queueName), 'messaging.bullmq.job.name': 'steady' });
+    const [wait] = pointsFor(collected, 'messaging.bullmq.job.wait.duration', queueName);
+    expect(wait.attributes).toEqual({
+      'messaging.system': 'bullmq',
+      'messaging.destination.name': queueName,
+      'messaging.bullmq.job.name': 'steady',
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { jobTiming } from '../tracing/job-timing.js';
@@ -23,22 +23,25 @@ export interface JobMetricsOptions {
   failureType?: (error: unknown) => string | undefined;
 }
 
-interface ConsumerInstruments {
-  processDuration: Histogram;
-  consumedMessages: Counter;
-  waitDuration: Histogram;
+/** One attribute set, built once, and the attempts counted under it. */
+interface AttemptSeries {
+  readonly attributes: Attributes;
+  consumed: number;
 }
 
-/** The attribute sets of one queue (and job name), built once and reused for every attempt. */
-interface AttemptAttributes {
-  succeeded: Attributes;
-  failedBy: Map<string, Attributes>;
+/** The series of one queue (and job name, when asked for). */
+interface QueueSeries {
+  readonly succeeded: AttemptSeries;
+  readonly failedBy: Map<string, AttemptSeries>;
+  readonly wait: Attributes;
 }
 
-/** Consumer-side instruments: every attempt records its processing time, one consumed message and its wait. */
+// Shared by every JobMetrics of the process, so two apps never report one series twice.
+const seriesByKey = new Map<string, QueueSeries>();
+const instruments = new MeterInstruments(createConsumerInstruments);
+
+/** Consumer-side metrics: every attempt records its processing time, one consumed message and its wait. */
 export class JobMetrics {
-  private readonly instruments = new MeterInstruments(createConsumerInstruments);
-  private readonly attributesByKey = new Map<string, AttemptAttributes>();
   private readonly jobName: boolean;
   private readonly failureType: (error: unknown) => string | undefined;
 
@@ -50,71 +53,73 @@ export class JobMetrics {
   /** The handler, measured: its result or error passes through unchanged. */
   measured<T>(job: Job, handler: () => Promise<T>): () => Promise<T> {
     return async () => {
-      const attributes = this.attributesOf(job);
-      const instruments = this.instruments.get();
+      const series = this.seriesOf(job);
+      const { processDuration, waitDuration } = instruments.get();
       const { waitMs } = jobTiming(job);
-      if (waitMs !== undefined) instruments.waitDuration.record(waitMs / 1000, attributes.succeeded);
+      if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
       const startedAt = performance.now();
+      let attempt = series.succeeded;
       try {
-        const result = await handler();
-        record(instruments, performance.now() - startedAt, attributes.succeeded);
-        return result;
+        return await handler();
       } catch (error) {
-        const errorType = this.failureType(error);
-        record(instruments, performance.now() - startedAt, failedAttributes(attributes, errorType));
+        attempt = failedSeries(series, this.failureType(error));
         throw error;
+      } finally {
+        processDuration.record((performance.now() - startedAt) / 1000, attempt.attributes);
+        attempt.consumed++;
       }
     };
   }
 
-  private attributesOf(job: Job): AttemptAttributes {
+  private seriesOf(job: Job): QueueSeries {
     const key = this.jobName ? `${job.queueName}\u0000${job.name}` : job.queueName;
-    let attributes = this.attributesByKey.get(key);
-    if (!attributes) {
-      const succeeded: Attributes = {
-        'messaging.system': MESSAGING_SYSTEM,
-        'messaging.operation.name': 'process',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': job.queueName,
-      };
-      if (this.jobName) succeeded[JOB_NAME_ATTRIBUTE] = job.name;
-      attributes = { succeeded: Object.freeze(succeeded), failedBy: new Map() };
-      this.attributesByKey.set(key, attributes);
+    let series = seriesByKey.get(key);
+    if (!series) {
+      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
+      if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
+      const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
+      series = { succeeded: { attributes: succeeded, consumed: 0 }, failedBy: new Map(), wait: Object.freeze(wait) };
+      seriesByKey.set(key, series);
     }
-    return attributes;
+    return series;
   }
 }
 
-function failedAttributes(attributes: AttemptAttributes, errorType: string | undefined): Attributes {
-  if (errorType === undefined) return attributes.succeeded;
-  let failed = attributes.failedBy.get(errorType);
+function failedSeries(series: QueueSeries, errorType: string | undefined): AttemptSeries {
+  if (errorType === undefined) return series.succeeded;
+  let failed = series.failedBy.get(errorType);
   if (!failed) {
-    failed = Object.freeze({ ...attributes.succeeded, 'error.type': errorType });
-    attributes.failedBy.set(errorType, failed);
+    failed = { attributes: Object.freeze({ ...series.succeeded.attributes, 'error.type': errorType }), consumed: 0 };
+    series.failedBy.set(errorType, failed);
   }
   return failed;
 }
 
-function record(instruments: ConsumerInstruments, durationMs: number, attributes: Attributes): void {
-  instruments.processDuration.record(durationMs / 1000, attributes);
-  instruments.consumedMessages.add(1, attributes);
-}
-
-function createConsumerInstruments(meter: Meter): ConsumerInstruments {
+function createConsumerInstruments(meter: Meter) {
+  // Counted here and reported when the reader collects: a synchronous counter
+  // would hash the attribute set on every attempt, doubling the cost per job.
+  meter
+    .createObservableCounter(CONSUMED_MESSAGES, {
+      description: 'Number of messages that were delivered to the application.',
+      unit: '{message}',
+    })
+    .addCallback((result) => {
+      for (const series of seriesByKey.values()) {
+        for (const attempt of [series.succeeded, ...series.failedBy.values()]) {
+          if (attempt.consumed > 0) result.observe(attempt.consumed, attempt.attributes);
+        }
+      }
+    });
   return {
     processDuration: meter.createHistogram(PROCESS_DURATION, {
       description: 'Duration of processing operation.',
       unit: 's',
       advice: { explicitBucketBoundaries: MESSAGING_DURATION_BUCKETS },
-    }),
-    consumedMessages: meter.createCounter(CONSUMED_MESSAGES, {
-      description: 'Number of messages that were delivered to the application.',
-      unit: '{message}',
-    }),
+    }) as Histogram,
     waitDuration: meter.createHistogram(JOB_WAIT_DURATION, {
       description: 'Time a job waited from when it became ready (added, or its delay ended) to the start of the attempt.',
       unit: 's',
       advice: { explicitBucketBoundaries: WAIT_BUCKETS },
-    }),
+    }) as Histogram,
   };
 }
