@@ -9,7 +9,8 @@ import { redisConnectionFromEnv } from './redis-connection.js';
   imports: [
     OpenTelemetryModule.forRoot(),
     // The receipts queue's DEBUG spans are recorded; JOB_TRACING_LEVEL=info hides them.
-    JobTracingModule.forRoot({ level: 'info,receipts=debug' }),
+    // queueMetrics: each queue's jobs per state, read from Redis when /metrics is scraped.
+    JobTracingModule.forRoot({ level: 'info,receipts=debug', queueMetrics: true }),
     BullModule.forRoot({ connection: redisConnectionFromEnv(), prefix: process.env.QUEUE_PREFIX }),
     EmailModule,
   ],
