@@ -1,4 +1,4 @@
-import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { jobTiming } from '../tracing/job-timing.js';
@@ -115,11 +115,11 @@ function createConsumerInstruments(meter: Meter) {
       description: 'Duration of processing operation.',
       unit: 's',
       advice: { explicitBucketBoundaries: MESSAGING_DURATION_BUCKETS },
-    }) as Histogram,
+    }),
     waitDuration: meter.createHistogram(JOB_WAIT_DURATION, {
       description: 'Time a job waited from when it became ready (added, or its delay ended) to the start of the attempt.',
       unit: 's',
       advice: { explicitBucketBoundaries: WAIT_BUCKETS },
-    }) as Histogram,
+    }),
   };
 }
