@@ -78,6 +78,8 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
   });
 
   it('serves the job metrics on /metrics through the Prometheus exporter, with no metrics code in the app', () => {
+    // nestjs-otel's host metrics on the same endpoint: one MeterProvider serves both.
+    expect(run.metrics).toContain('# TYPE process_memory_usage gauge');
     for (const queue of ['email', 'receipts']) {
       const labels = `messaging_system="bullmq",messaging_destination_name="${queue}",messaging_operation_name="process"`;
       expect(run.metrics).toContain(`messaging_process_duration_bucket{${labels},otel_scope_name="nestjs-job-tracing",le="0.005"}`);
