@@ -37,12 +37,17 @@ describe('a MeterProvider registered after the library is in use', () => {
     expect(processed.value.count).toBe(1);
     const [sent] = pointsFor(await first.collect(), 'messaging.client.sent.messages', queueName);
     expect(sent.value).toBe(1);
+    // The attempt made before the provider existed is not counted on it.
+    const [consumed] = pointsFor(await first.collect(), 'messaging.client.consumed.messages', queueName);
+    expect(consumed.value).toBe(1);
 
     metrics.disable();
     const second = setupMetrics();
     await finished(await traced.add('replaced', {}));
     const [processedBySecond] = pointsFor<Histogram>(await second.collect(), 'messaging.process.duration', queueName);
     expect(processedBySecond.value.count).toBe(1);
+    const [consumedBySecond] = pointsFor(await second.collect(), 'messaging.client.consumed.messages', queueName);
+    expect(consumedBySecond.value).toBe(1);
     const [processedByFirst] = pointsFor<Histogram>(await first.collect(), 'messaging.process.duration', queueName);
     expect(processedByFirst.value.count).toBe(1);
   });

@@ -23,16 +23,10 @@ export interface JobMetricsOptions {
   failureType?: (error: unknown) => string | undefined;
 }
 
-/** One attribute set, built once, and the attempts counted under it. */
-interface AttemptSeries {
-  readonly attributes: Attributes;
-  consumed: number;
-}
-
-/** The series of one queue (and job name, when asked for). */
+/** The attribute sets of one queue (and job name, when asked for), each built once and never changed. */
 interface QueueSeries {
-  readonly succeeded: AttemptSeries;
-  readonly failedBy: Map<string, AttemptSeries>;
+  readonly succeeded: Attributes;
+  readonly failedBy: Map<string, Attributes>;
   readonly wait: Attributes;
 }
 
@@ -54,7 +48,7 @@ export class JobMetrics {
   measured<T>(job: Job, handler: () => Promise<T>): () => Promise<T> {
     return async () => {
       const series = this.seriesOf(job);
-      const { processDuration, waitDuration } = instruments.get();
+      const { processDuration, waitDuration, consumedMessages } = instruments.get();
       const { waitMs } = jobTiming(job);
       if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
       const startedAt = performance.now();
@@ -65,8 +59,8 @@ export class JobMetrics {
         attempt = failedSeries(series, this.failureType(error));
         throw error;
       } finally {
-        processDuration.record((performance.now() - startedAt) / 1000, attempt.attributes);
-        attempt.consumed++;
+        processDuration.record((performance.now() - startedAt) / 1000, attempt);
+        consumedMessages.set(attempt, (consumedMessages.get(attempt) ?? 0) + 1);
       }
     };
   }
@@ -78,18 +72,18 @@ export class JobMetrics {
       const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
       if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
       const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
-      series = { succeeded: { attributes: succeeded, consumed: 0 }, failedBy: new Map(), wait: Object.freeze(wait) };
+      series = { succeeded, failedBy: new Map(), wait: Object.freeze(wait) };
       seriesByKey.set(key, series);
     }
     return series;
   }
 }
 
-function failedSeries(series: QueueSeries, errorType: string | undefined): AttemptSeries {
+function failedSeries(series: QueueSeries, errorType: string | undefined): Attributes {
   if (errorType === undefined) return series.succeeded;
   let failed = series.failedBy.get(errorType);
   if (!failed) {
-    failed = { attributes: Object.freeze({ ...series.succeeded.attributes, 'error.type': errorType }), consumed: 0 };
+    failed = Object.freeze({ ...series.succeeded, 'error.type': errorType });
     series.failedBy.set(errorType, failed);
   }
   return failed;
@@ -98,19 +92,18 @@ function failedSeries(series: QueueSeries, errorType: string | undefined): Attem
 function createConsumerInstruments(meter: Meter) {
   // Counted here and reported when the reader collects: a synchronous counter
   // would hash the attribute set on every attempt, doubling the cost per job.
+  // Counts start at zero for each provider, as the histograms do.
+  const consumedMessages = new Map<Attributes, number>();
   meter
     .createObservableCounter(CONSUMED_MESSAGES, {
       description: 'Number of messages that were delivered to the application.',
       unit: '{message}',
     })
     .addCallback((result) => {
-      for (const series of seriesByKey.values()) {
-        for (const attempt of [series.succeeded, ...series.failedBy.values()]) {
-          if (attempt.consumed > 0) result.observe(attempt.consumed, attempt.attributes);
-        }
-      }
+      for (const [attributes, count] of consumedMessages) result.observe(count, attributes);
     });
   return {
+    consumedMessages,
     processDuration: meter.createHistogram(PROCESS_DURATION, {
       description: 'Duration of processing operation.',
       unit: 's',
