@@ -52,15 +52,15 @@ export class JobMetrics {
       const { waitMs } = jobTiming(job);
       if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
       const startedAt = performance.now();
-      let attempt = series.succeeded;
+      let attributes = series.succeeded;
       try {
         return await handler();
       } catch (error) {
-        attempt = failedSeries(series, this.failureType(error));
+        attributes = failedAttributes(series, this.failureType(error));
         throw error;
       } finally {
-        processDuration.record((performance.now() - startedAt) / 1000, attempt);
-        consumedMessages.set(attempt, (consumedMessages.get(attempt) ?? 0) + 1);
+        processDuration.record((performance.now() - startedAt) / 1000, attributes);
+        consumedMessages.set(attributes, (consumedMessages.get(attributes) ?? 0) + 1);
       }
     };
   }
@@ -79,7 +79,7 @@ export class JobMetrics {
   }
 }
 
-function failedSeries(series: QueueSeries, errorType: string | undefined): Attributes {
+function failedAttributes(series: QueueSeries, errorType: string | undefined): Attributes {
   if (errorType === undefined) return series.succeeded;
   let failed = series.failedBy.get(errorType);
   if (!failed) {
