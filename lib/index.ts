@@ -23,3 +23,4 @@ export {
 } from './queue/traced-queue.js';
 export { ContextualTaskSpan, type ContextualTaskSpanOptions } from './strategies/contextual-task-span.js';
 export { DefaultTaskSpan, type TaskSpanOptions } from './strategies/default-task-span.js';
+export { processSpanName, type TaskSpanName } from './strategies/span-names.js';

@@ -20,8 +20,10 @@ import {
   OPTIONS_TYPE,
 } from './job-tracing.module-definition.js';
 import { LevelFilter } from './levels/level-filter.js';
+import { JobMetrics } from './metrics/job-metrics.js';
+import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.registrar.js';
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
-import { TracedQueue } from './queue/traced-queue.js';
+import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -50,24 +52,28 @@ export class JobTracingModule extends ConfigurableModuleClass {
       provide: getTracedFlowProducerToken(name),
       inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
       useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
-        new TracedFlowProducer(() => moduleRef.get<FlowProducer>(getFlowProducerToken(name), { strict: false }), {
-          tracerName: options.tracerName,
-          producerSpan: options.producerSpan,
-        }),
+        new TracedFlowProducer(
+          () => moduleRef.get<FlowProducer>(getFlowProducerToken(name), { strict: false }),
+          producerOptions(options),
+        ),
     }));
     const queueProviders = queueNames.map((queueName) => ({
       provide: getTracedQueueToken(queueName),
       inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
       // Resolved on first use: the queue's provider may be built after this one.
       useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
-        new TracedQueue(() => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }), {
-          tracerName: options.tracerName,
-          producerSpan: options.producerSpan,
-        }),
+        new TracedQueue(
+          () => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }),
+          producerOptions(options),
+        ),
     }));
     const providers = [...queueProviders, ...flowProducerProviders];
     return { module: JobTracingModule, providers, exports: providers.map(({ provide }) => provide) };
   }
+}
+
+function producerOptions(options: JobTracingModuleOptions): TracedQueueOptions {
+  return { tracerName: options.tracerName, producerSpan: options.producerSpan, metrics: options.metrics };
 }
 
 // Only the root module carries these, so forFeature adds no second explorer.
@@ -79,17 +85,19 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       ...(root.providers ?? []),
       JobTracingExplorer,
       JobTracingMetadataAccessor,
+      QueueStateMetricsRegistrar,
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
         useFactory: (options: JobTracingModuleOptions) =>
-          new TaskTracer(
-            trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
-            LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
-            new Logger('JobTracing'),
-            { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
-            propagationDefaults(options.longDelayMs),
-          ),
+          new TaskTracer({
+            tracer: trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
+            levelFilter: LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
+            logger: new Logger('JobTracing'),
+            hooks: { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
+            propagation: propagationDefaults(options.longDelayMs),
+            metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
+          }),
       },
     ],
     exports: [...(root.exports ?? []), MODULE_OPTIONS_TOKEN],

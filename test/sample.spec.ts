@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OtlpReceiver, type ReceivedSpan } from '../sample/src/otlp-receiver.js';
+import { summarizeQueues } from '../sample/src/metrics-summary.js';
 import { runSample, type SampleRun, tasksOf } from '../sample/src/run.js';
 
 // The compiled sample, which `npm test` builds first: the app runs as its own process, as a user runs it.
@@ -99,10 +100,40 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
     }
   });
 
+  it('serves the job metrics on /metrics through the Prometheus exporter, with no metrics code in the app', () => {
+    // nestjs-otel's host metrics on the same endpoint: one MeterProvider serves both.
+    expect(run.metrics).toContain('# TYPE process_memory_usage gauge');
+    for (const queue of ['email', 'receipts']) {
+      const labels = `messaging_system="bullmq",messaging_destination_name="${queue}",messaging_operation_name="process"`;
+      expect(run.metrics).toContain(`messaging_process_duration_bucket{${labels},otel_scope_name="nestjs-job-tracing",le="0.005"}`);
+      expect(run.metrics).toContain(`messaging_client_consumed_messages_total{${labels},otel_scope_name="nestjs-job-tracing"}`);
+    }
+    expect(run.metrics).toContain(
+      'messaging_client_consumed_messages_total{messaging_system="bullmq",messaging_destination_name="email",' +
+        'messaging_operation_name="process",error_type="Error",otel_scope_name="nestjs-job-tracing"} 1',
+    );
+    expect(run.metrics).toMatch(/^messaging_client_sent_messages_total\{[^}]*messaging_destination_name="receipts"[^}]*\} 2$/m);
+    expect(run.metrics).toMatch(
+      /^messaging_bullmq_queue_jobs\{[^}]*messaging_destination_name="email",messaging_bullmq_job_state="completed"[^}]*\} 2$/m,
+    );
+    // Two emails, the flaky one twice; each ends in one receipt; one flow of four jobs; the digest
+    // runs as often as the scheduler fired before the run stopped.
+    const summary = summarizeQueues(run.metrics);
+    expect(summary.map(({ queue }) => queue)).toEqual(['digest', 'email', 'orders', 'receipts']);
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ queue: 'email', attempts: 3, failed: 1, p95ProcessSeconds: expect.any(Number) }),
+        expect.objectContaining({ queue: 'orders', attempts: 4, failed: 0 }),
+        expect.objectContaining({ queue: 'receipts', attempts: 2, failed: 0, p95WaitSeconds: expect.any(Number) }),
+      ]),
+    );
+  });
+
   it('never exports or prints the email addresses it was given', () => {
     const exported = JSON.stringify(run.spans);
     for (const address of ['ada@example.com', 'grace@flaky.example']) {
       expect(exported).not.toContain(address);
+      expect(run.metrics).not.toContain(address);
       expect(run.logLines.join('\n')).not.toContain(address);
     }
   });

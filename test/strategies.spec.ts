@@ -56,6 +56,7 @@ describe('DefaultTaskSpan', () => {
       attempt: 1,
       'messaging.system': 'bullmq',
       'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
       'messaging.destination.name': queueName,
       'messaging.message.id': job.id,
     });

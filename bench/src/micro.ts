@@ -19,7 +19,7 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const tracer = trace.getTracer('micro');
-const taskTracer = new TaskTracer(tracer, LevelFilter.parse('info'), console);
+const taskTracer = new TaskTracer({ tracer, levelFilter: LevelFilter.parse('info'), logger: console });
 const job = {
   id: '42',
   queueName: 'micro',

@@ -20,6 +20,18 @@ export interface JobTracingModuleOptions extends TaskHooks {
    * `Infinity` keeps every delayed job in its producer's trace.
    */
   longDelayMs?: number;
+  /**
+   * Record the messaging metrics (process duration, consumed and sent messages, wait)
+   * on the global MeterProvider. Default: true.
+   */
+  metrics?: boolean;
+  /** Add `messaging.bullmq.job.name` to the job metrics: only for a small, fixed set of job names. Default: false. */
+  metricsJobName?: boolean;
+  /**
+   * Observe the jobs per state of every registered queue (`true`) or of the named ones,
+   * read from Redis only when the metric reader collects. Default: off.
+   */
+  queueMetrics?: boolean | string[];
 }
 
 /** What `JobTracingModule.forFeature({...})` provides, for `@InjectTracedQueue` and `@InjectTracedFlowProducer`. */

@@ -1,6 +1,7 @@
 import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import type { TracingContext } from '../context/tracing-context.js';
 import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
+import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
 
 export interface TracedQueueOptions {
@@ -8,6 +9,8 @@ export interface TracedQueueOptions {
   tracerName?: string;
   /** Wrap each enqueue (`add`, `addBulk`, flows, `upsertJobScheduler`) in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
+  /** Record `messaging.client.sent.messages` and `messaging.client.operation.duration`. Default: true. */
+  metrics?: boolean;
 }
 
 export interface Send {
@@ -25,13 +28,16 @@ export interface Send {
 export class ProducerSpan {
   private readonly tracer: Tracer;
   private readonly enabled: boolean;
+  private readonly metrics?: ProducerMetrics;
 
   constructor(options: TracedQueueOptions = {}) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.enabled = options.producerSpan ?? true;
+    this.metrics = options.metrics === false ? undefined : new ProducerMetrics();
   }
 
   async send<T>(send: Send, enqueue: (ctx: Context, span?: Span) => Promise<T>): Promise<T> {
+    enqueue = this.metrics?.measured(sendOperation(send.destination, send.attributes), enqueue) ?? enqueue;
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
     if (!this.enabled) return enqueue(parent);
 

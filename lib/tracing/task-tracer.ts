@@ -20,6 +20,7 @@ import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
+import type { JobMetrics } from '../metrics/job-metrics.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
@@ -30,6 +31,18 @@ import { withTaskScope } from './task-scope.js';
 
 const FALLBACK_SPAN = new DefaultTaskSpan();
 
+/** What a TaskTracer is built from: the module's options in Nest, the wrapper's in a sandboxed process. */
+export interface TaskTracerSettings {
+  tracer: Tracer;
+  levelFilter: LevelFilter;
+  logger: TaskTracerLogger;
+  /** Each replaces its default. */
+  hooks?: TaskHooks;
+  propagation?: PropagationDefaults;
+  /** Absent: no metrics. */
+  metrics?: JobMetrics;
+}
+
 /**
  * Runs one attempt of a job inside its span: the strategy shapes the span,
  * the hooks observe it, and the handler's result or error passes through
@@ -37,25 +50,32 @@ const FALLBACK_SPAN = new DefaultTaskSpan();
  * It imports nothing from Nest: sandboxed processors run it in a bare child process.
  */
 export class TaskTracer {
+  private readonly tracer: Tracer;
+  private readonly levelFilter: LevelFilter;
+  private readonly logger: TaskTracerLogger;
   private readonly hooks: Required<TaskHooks>;
+  private readonly propagation: PropagationDefaults;
+  private readonly jobMetrics?: JobMetrics;
 
-  constructor(
-    private readonly tracer: Tracer,
-    private readonly levelFilter: LevelFilter,
-    private readonly logger: TaskTracerLogger,
-    hooks: TaskHooks = {},
-    private readonly propagation: PropagationDefaults = propagationDefaults(),
-  ) {
-    this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
+  constructor(settings: TaskTracerSettings) {
+    this.tracer = settings.tracer;
+    this.levelFilter = settings.levelFilter;
+    this.logger = settings.logger;
+    this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(settings.hooks ?? {}) };
+    this.propagation = settings.propagation ?? propagationDefaults();
+    this.jobMetrics = settings.metrics;
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
+    // Measured whether or not the level filter records the span.
+    handler = this.jobMetrics?.measured(job, handler) ?? handler;
     const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
     const fields: Attributes = {
       task_id: job.id,
       attempt: job.attemptsMade + 1,
       'messaging.system': 'bullmq',
       'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
       ...schedulerRunFields(job),

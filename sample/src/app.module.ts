@@ -9,9 +9,11 @@ import { redisConnectionFromEnv } from './redis-connection.js';
 
 @Module({
   imports: [
-    OpenTelemetryModule.forRoot(),
+    // nestjs-otel's own metrics share the Prometheus endpoint with the job metrics (see tracing.ts).
+    OpenTelemetryModule.forRoot({ metrics: { hostMetrics: true } }),
     // The receipts queue's DEBUG spans are recorded; JOB_TRACING_LEVEL=info hides them.
-    JobTracingModule.forRoot({ level: 'info,receipts=debug' }),
+    // queueMetrics: each queue's jobs per state, read from Redis when /metrics is scraped.
+    JobTracingModule.forRoot({ level: 'info,receipts=debug', queueMetrics: true }),
     BullModule.forRoot({ connection: redisConnectionFromEnv(), prefix: process.env.QUEUE_PREFIX }),
     EmailModule,
     OrdersModule,

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { FLAKY_DOMAIN } from './email/email.constants.js';
+import { formatSummary, scrapeMetrics, summarizeQueues } from './metrics-summary.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { freePort, type RedisHandle, resolveRedis } from './redis.js';
 import { formatTraceTree } from './trace-tree.js';
@@ -19,6 +20,8 @@ const DIGEST_RUNS = 2;
 export interface SampleRun {
   spans: ReceivedSpan[];
   logLines: string[];
+  /** What the app's Prometheus endpoint served once the jobs had finished. */
+  metrics: string;
 }
 
 export interface SampleOptions {
@@ -32,6 +35,7 @@ export interface SampleOptions {
 /** Runs the sample app as its own process and posts the emails; resolves once the app has finished their jobs and exported their spans. */
 export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: SampleOptions): Promise<SampleRun> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const app = spawn(
     process.execPath,
     ['--import', fileURLToPath(new URL('tracing.js', appDir)), fileURLToPath(new URL('main.js', appDir))],
@@ -39,6 +43,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
       env: {
         ...process.env,
         PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: `sample-${randomUUID().slice(0, 8)}`, // a fresh namespace: no jobs left from earlier runs
         DIGEST_EVERY_MS: '300', // the periodic digest, fast enough to show a few runs
@@ -50,6 +55,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
     },
   );
   const output: string[] = [];
+  let metrics = '';
   app.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   app.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   try {
@@ -68,11 +74,12 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
       app,
       output,
     );
+    metrics = await scrapeMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
   } finally {
     await stop(app);
   }
   const logLines = output.join('').split('\n').filter((line) => line.includes(' task{'));
-  return { spans: receiver.spans, logLines };
+  return { spans: receiver.spans, logLines, metrics };
 }
 
 export function tasksOf(spans: ReceivedSpan[], queue: string): ReceivedSpan[] {
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
   }
   const receiver = new OtlpReceiver();
   try {
-    const { spans, logLines } = await runSample({
+    const { spans, logLines, metrics } = await runSample({
       redisUrl: redis.url,
       receiver,
       otlpEndpoint: await receiver.start(),
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
     }
     console.log('\ncorrelated log lines:');
     for (const line of logLines) console.log(line);
+    console.log('\nper queue, from the metrics the SDK collected (GET /metrics):');
+    console.log(formatSummary(summarizeQueues(metrics)));
   } finally {
     await receiver.stop();
     await redis.stop();

@@ -1,6 +1,7 @@
 // Loaded before the app with `node --import`, so instrumentation is in place
 // before anything else runs. The application, not the library, owns the SDK.
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -17,6 +18,9 @@ const spanProcessor = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
 export const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? 'email-service',
   spanProcessors: [spanProcessor],
+  // Prometheus scrapes http://localhost:9464/metrics (METRICS_PORT changes it): the
+  // job metrics arrive there with nestjs-otel's own, through the global MeterProvider.
+  metricReaders: [new PrometheusExporter({ port: Number(process.env.METRICS_PORT ?? 9464) })],
   textMapPropagator: new CompositePropagator({
     propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
   }),

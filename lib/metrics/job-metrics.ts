@@ -1,0 +1,118 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
+import { errorTypeOf } from '../tracing/error-type.js';
+import { jobTiming } from '../tracing/job-timing.js';
+import { MeterInstruments } from './meter-instruments.js';
+import {
+  CONSUMED_MESSAGES,
+  JOB_NAME_ATTRIBUTE,
+  JOB_WAIT_DURATION,
+  MESSAGING_DURATION_BUCKETS,
+  MESSAGING_SYSTEM,
+  PROCESS_DURATION,
+  WAIT_BUCKETS,
+} from './metric-names.js';
+
+export interface JobMetricsOptions {
+  /** Adds `messaging.bullmq.job.name`. Only for a small, fixed set of job names. Default: false. */
+  jobName?: boolean;
+  /**
+   * The `error.type` of an attempt whose handler threw, or `undefined` when the
+   * error is no failure (BullMQ's moves, such as DelayedError). Default: the error's class name.
+   */
+  failureType?: (error: unknown) => string | undefined;
+}
+
+/** The attribute sets of one queue (and job name, when asked for), each built once and never changed. */
+interface QueueSeries {
+  readonly succeeded: Attributes;
+  readonly failedBy: Map<string, Attributes>;
+  readonly wait: Attributes;
+}
+
+// Shared by every JobMetrics of the process, so two apps never report one series twice.
+const seriesByKey = new Map<string, QueueSeries>();
+const instruments = new MeterInstruments(createConsumerInstruments);
+
+/** Consumer-side metrics: every attempt records its processing time, one consumed message and its wait. */
+export class JobMetrics {
+  private readonly jobName: boolean;
+  private readonly failureType: (error: unknown) => string | undefined;
+
+  constructor(options: JobMetricsOptions = {}) {
+    this.jobName = options.jobName ?? false;
+    this.failureType = options.failureType ?? errorTypeOf;
+  }
+
+  /** The handler, measured: its result or error passes through unchanged. */
+  measured<T>(job: Job, handler: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      const series = this.seriesOf(job);
+      const { processDuration, waitDuration, consumedMessages } = instruments.get();
+      const { waitMs } = jobTiming(job);
+      if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
+      const startedAt = performance.now();
+      let attributes = series.succeeded;
+      try {
+        return await handler();
+      } catch (error) {
+        attributes = failedAttributes(series, this.failureType(error));
+        throw error;
+      } finally {
+        processDuration.record((performance.now() - startedAt) / 1000, attributes);
+        consumedMessages.set(attributes, (consumedMessages.get(attributes) ?? 0) + 1);
+      }
+    };
+  }
+
+  private seriesOf(job: Job): QueueSeries {
+    const key = this.jobName ? `${job.queueName}\u0000${job.name}` : job.queueName;
+    let series = seriesByKey.get(key);
+    if (!series) {
+      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
+      if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
+      const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
+      series = { succeeded, failedBy: new Map(), wait: Object.freeze(wait) };
+      seriesByKey.set(key, series);
+    }
+    return series;
+  }
+}
+
+function failedAttributes(series: QueueSeries, errorType: string | undefined): Attributes {
+  if (errorType === undefined) return series.succeeded;
+  let failed = series.failedBy.get(errorType);
+  if (!failed) {
+    failed = Object.freeze({ ...series.succeeded, 'error.type': errorType });
+    series.failedBy.set(errorType, failed);
+  }
+  return failed;
+}
+
+function createConsumerInstruments(meter: Meter) {
+  // Counted here and reported when the reader collects: a synchronous counter
+  // would hash the attribute set on every attempt, doubling the cost per job.
+  // Counts start at zero for each provider, as the histograms do.
+  const consumedMessages = new Map<Attributes, number>();
+  meter
+    .createObservableCounter(CONSUMED_MESSAGES, {
+      description: 'Number of messages that were delivered to the application.',
+      unit: '{message}',
+    })
+    .addCallback((result) => {
+      for (const [attributes, count] of consumedMessages) result.observe(count, attributes);
+    });
+  return {
+    consumedMessages,
+    processDuration: meter.createHistogram(PROCESS_DURATION, {
+      description: 'Duration of processing operation.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: MESSAGING_DURATION_BUCKETS },
+    }),
+    waitDuration: meter.createHistogram(JOB_WAIT_DURATION, {
+      description: 'Time a job waited from when it became ready (added, or its delay ended) to the start of the attempt.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: WAIT_BUCKETS },
+    }),
+  };
+}
