@@ -1,10 +1,15 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
-import { DEFAULT_TRACER_NAME, getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';
+import {
+  DEFAULT_TRACER_NAME,
+  FEATURE_REGISTRATION_CHECK,
+  getTracedQueueToken,
+  LEVEL_FILTER_ENV,
+} from './job-tracing.constants.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -15,6 +20,7 @@ import {
 } from './job-tracing.module-definition.js';
 import { LevelFilter } from './levels/level-filter.js';
 import { TracedQueue } from './queue/traced-queue.js';
+import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -38,15 +44,30 @@ export class JobTracingModule extends ConfigurableModuleClass {
   static forFeature(...queueNames: string[]): DynamicModule {
     const providers = queueNames.map((queueName) => ({
       provide: getTracedQueueToken(queueName),
-      inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
+      // Optional, so that a missing forRoot gets an error that names it rather than a DI error.
+      inject: [ModuleRef, { token: MODULE_OPTIONS_TOKEN, optional: true }],
       // Resolved on first use: the queue's provider may be built after this one.
-      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
-        new TracedQueue(() => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }), {
+      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions | undefined) => {
+        if (!options) throw missingForRootError(queueNames);
+        return new TracedQueue(() => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }), {
           tracerName: options.tracerName,
           producerSpan: options.producerSpan,
-        }),
+        });
+      },
     }));
-    return { module: JobTracingModule, providers, exports: providers.map(({ provide }) => provide) };
+    const registrationCheck = {
+      provide: FEATURE_REGISTRATION_CHECK,
+      inject: [ModuleRef],
+      // onModuleInit runs once every module's providers exist, whatever the import order.
+      useFactory: (moduleRef: ModuleRef): OnModuleInit => ({
+        onModuleInit: () => checkFeatureRegistration(moduleRef, queueNames),
+      }),
+    };
+    return {
+      module: JobTracingModule,
+      providers: [...providers, registrationCheck],
+      exports: providers.map(({ provide }) => provide),
+    };
   }
 }
 
