@@ -63,7 +63,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   async add(name: string, data: DataType, opts?: TracedJobsOptions): Promise<Job<DataType, ResultType>> {
     const { tracingContext, ...jobOptions } = opts ?? {};
     return this.send(tracingContext, { 'messaging.operation.name': 'add' }, async (ctx, span) => {
-      const job = await this.queue.add(name, data, withStoredContext(jobOptions, serializeContext(ctx)));
+      const job = await this.queue.add(name, data, withStoredContext(jobOptions, serializeContext(ctx), this.queue.defaultJobOptions));
       span?.setAttribute('messaging.message.id', job.id ?? '');
       return job as Job<DataType, ResultType>;
     });
@@ -77,7 +77,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
       const stored = jobs.map(({ name, data, opts }) => {
         const { tracingContext, ...jobOptions } = opts ?? {};
         const metadata = tracingContext ? serializeContext(explicitParent(tracingContext)) : batchMetadata;
-        return { name, data, opts: withStoredContext(jobOptions, metadata) };
+        return { name, data, opts: withStoredContext(jobOptions, metadata, this.queue.defaultJobOptions) };
       });
       return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
     });
