@@ -1,5 +1,5 @@
 import { getFlowProducerToken, getQueueToken } from '@nestjs/bullmq';
-import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import type { FlowProducer, Queue } from 'bullmq';
@@ -7,6 +7,7 @@ import { propagationDefaults } from './context/propagation-style.js';
 import type { JobTracingFeatures, JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import {
   DEFAULT_TRACER_NAME,
+  FEATURE_REGISTRATION_CHECK,
   getTracedFlowProducerToken,
   getTracedQueueToken,
   LEVEL_FILTER_ENV,
@@ -24,6 +25,7 @@ import { JobMetrics } from './metrics/job-metrics.js';
 import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.registrar.js';
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
+import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -46,29 +48,43 @@ export class JobTracingModule extends ConfigurableModuleClass {
    * The queues and flow producers themselves come from `BullModule`, anywhere in the app.
    */
   static forFeature(...features: string[] | [JobTracingFeatures]): DynamicModule {
-    const { queues: queueNames = [], flowProducers = [] } =
+    const requested: JobTracingFeatures =
       typeof features[0] === 'object' ? features[0] : { queues: features as string[] };
-    const flowProducerProviders = flowProducers.map((name) => ({
-      provide: getTracedFlowProducerToken(name),
-      inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
-      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
-        new TracedFlowProducer(
-          () => moduleRef.get<FlowProducer>(getFlowProducerToken(name), { strict: false }),
-          producerOptions(options),
-        ),
-    }));
-    const queueProviders = queueNames.map((queueName) => ({
-      provide: getTracedQueueToken(queueName),
-      inject: [ModuleRef, MODULE_OPTIONS_TOKEN],
-      // Resolved on first use: the queue's provider may be built after this one.
-      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions) =>
-        new TracedQueue(
-          () => moduleRef.get<Queue>(getQueueToken(queueName), { strict: false }),
-          producerOptions(options),
-        ),
-    }));
+    const { queues: queueNames = [], flowProducers = [] } = requested;
+    // Optional options, so that a missing forRoot gets an error that names it rather than a DI error.
+    // The queue or flow producer is resolved on first use: its provider may be built after this one.
+    const producerProvider = (token: string, create: (moduleRef: ModuleRef, options: TracedQueueOptions) => object) => ({
+      provide: token,
+      inject: [ModuleRef, { token: MODULE_OPTIONS_TOKEN, optional: true }],
+      useFactory: (moduleRef: ModuleRef, options: JobTracingModuleOptions | undefined) => {
+        if (!options) throw missingForRootError(requested);
+        return create(moduleRef, producerOptions(options));
+      },
+    });
+    const queueProviders = queueNames.map((name) =>
+      producerProvider(getTracedQueueToken(name), (moduleRef, options) =>
+        new TracedQueue(() => moduleRef.get<Queue>(getQueueToken(name), { strict: false }), options),
+      ),
+    );
+    const flowProducerProviders = flowProducers.map((name) =>
+      producerProvider(getTracedFlowProducerToken(name), (moduleRef, options) =>
+        new TracedFlowProducer(() => moduleRef.get<FlowProducer>(getFlowProducerToken(name), { strict: false }), options),
+      ),
+    );
     const providers = [...queueProviders, ...flowProducerProviders];
-    return { module: JobTracingModule, providers, exports: providers.map(({ provide }) => provide) };
+    const registrationCheck = {
+      provide: FEATURE_REGISTRATION_CHECK,
+      inject: [ModuleRef],
+      // onModuleInit runs once every module's providers exist, whatever the import order.
+      useFactory: (moduleRef: ModuleRef): OnModuleInit => ({
+        onModuleInit: () => checkFeatureRegistration(moduleRef, requested),
+      }),
+    };
+    return {
+      module: JobTracingModule,
+      providers: [...providers, registrationCheck],
+      exports: providers.map(({ provide }) => provide),
+    };
   }
 }
 

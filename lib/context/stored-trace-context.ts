@@ -67,9 +67,16 @@ export function serializeContext(ctx: Context): string | undefined {
   return JSON.stringify(carrier);
 }
 
-/** The job options with `metadata` set, unless the caller set one already or asked BullMQ to omit it. */
-export function withStoredContext(options: JobsOptions | undefined, metadata: string | undefined): JobsOptions {
-  const telemetry = options?.telemetry;
+/**
+ * The job options with `metadata` set, unless the caller set one already or asked BullMQ to omit it,
+ * on the job or in the queue's `defaultJobOptions` (BullMQ merges them shallowly: the job's `telemetry` wins whole).
+ */
+export function withStoredContext(
+  options: JobsOptions | undefined,
+  metadata: string | undefined,
+  queueDefaults?: JobsOptions,
+): JobsOptions {
+  const telemetry = options?.telemetry ?? queueDefaults?.telemetry;
   if (metadata === undefined || telemetry?.metadata !== undefined || telemetry?.omitContext) return options ?? {};
-  return { ...options, telemetry: { ...options?.telemetry, metadata } };
+  return { ...options, telemetry: { ...telemetry, metadata } };
 }

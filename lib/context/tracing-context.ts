@@ -28,12 +28,18 @@ export interface TraceCarrier {
  * Immutable: every `with…` call validates its input and returns a new context.
  */
 export class TracingContext {
-  constructor(
-    readonly traceId?: string,
-    readonly spanId?: string,
-    readonly traceFlags: number = TraceFlags.NONE,
-    readonly traceState?: string,
-  ) {}
+  readonly traceId?: string;
+  readonly spanId?: string;
+  readonly traceFlags: number;
+  readonly traceState?: string;
+
+  /** Validates as the `with…` methods do; throws InvalidTracingContextError. An empty trace state is none. */
+  constructor(traceId?: string, spanId?: string, traceFlags: number = TraceFlags.NONE, traceState?: string) {
+    this.traceId = traceId === undefined ? undefined : validateTraceId(traceId);
+    this.spanId = spanId === undefined ? undefined : validateSpanId(spanId);
+    this.traceFlags = validateTraceFlags(traceFlags);
+    this.traceState = traceState ? validateTraceState(traceState) : undefined;
+  }
 
   /** The context of the span active right now, if there is a valid one. */
   static current(): TracingContext | undefined {
@@ -65,13 +71,12 @@ export class TracingContext {
   }
 
   withTraceFlags(traceFlags: number): TracingContext {
-    return new TracingContext(this.traceId, this.spanId, validateTraceFlags(traceFlags), this.traceState);
+    return new TracingContext(this.traceId, this.spanId, traceFlags, this.traceState);
   }
 
   /** An empty string or undefined clears the trace state. */
   withTraceState(traceState: string | undefined): TracingContext {
-    const state = traceState ? validateTraceState(traceState) : undefined;
-    return new TracingContext(this.traceId, this.spanId, this.traceFlags, state);
+    return new TracingContext(this.traceId, this.spanId, this.traceFlags, traceState);
   }
 
   get isSampled(): boolean {

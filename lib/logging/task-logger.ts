@@ -41,13 +41,27 @@ export class TaskLogger extends ConsoleLogger {
     const span = trace.getActiveSpan();
     for (const message of messages) {
       // As ConsoleLogger does, lazy messages are resolved and the `redact` option applies.
-      const resolved = this.redact(this.resolveMessage(message));
+      const resolved = resolveAndRedact(this, message);
       // One event, one line: objects are inspected without line breaks.
       const text = typeof resolved === 'string' ? resolved : inspect(resolved, { breakLength: Infinity });
       stream.write(`${new Date().toISOString()} ${this.colorize(prefix, logLevel)}${text}\n`);
       span?.addEvent(text, { level, ...(logContext && { target: logContext }) });
     }
   }
+}
+
+type MessageSteps = Partial<Record<'resolveMessage' | 'redact', (value: unknown) => unknown>>;
+
+// ConsoleLogger has resolveMessage() and redact() only from @nestjs/common 12.5: older ones get the same lazy-message rule.
+function resolveAndRedact(logger: ConsoleLogger, message: unknown): unknown {
+  const { resolveMessage, redact } = logger as unknown as MessageSteps;
+  const resolved = resolveMessage ? resolveMessage.call(logger, message) : resolveLazyMessage(message);
+  return redact ? redact.call(logger, resolved) : resolved;
+}
+
+function resolveLazyMessage(message: unknown): unknown {
+  if (typeof message !== 'function') return message;
+  return Function.prototype.toString.call(message).startsWith('class ') ? message.name : resolveLazyMessage(message());
 }
 
 // The messaging.* attributes are for backends; the line keeps the task's own fields.

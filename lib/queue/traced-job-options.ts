@@ -19,17 +19,20 @@ type WithTelemetry = Pick<JobsOptions, 'telemetry'>;
 /**
  * BullMQ's options for one job: the tracing options taken out, the trace
  * context (and the job's style, when it sets one) stored in `telemetry.metadata`.
+ * `queueDefaults`: the queue's default job options, whose `telemetry` BullMQ would
+ * otherwise lose, since it merges job options one level deep.
  * Throws a TypeError on a propagation value that is not a style.
  */
 export function toStoredOptions<O extends WithTelemetry>(
   opts: (O & JobTracingOptions) | undefined,
   producerMetadata: string | undefined,
   where: string,
+  queueDefaults?: JobsOptions,
 ): O {
   const { tracingContext, propagation, ...jobOptions } = opts ?? ({} as O & JobTracingOptions);
   const style = assertPropagationStyle(propagation, where);
   const metadata = tracingContext ? serializeContext(explicitParent(tracingContext)) : producerMetadata;
-  const stored = withStoredContext(jobOptions as JobsOptions, metadata) as O;
+  const stored = withStoredContext(jobOptions as JobsOptions, metadata, queueDefaults) as O;
   const storedMetadata = stored.telemetry?.metadata;
   if (style === undefined || storedMetadata === undefined) return stored;
   return { ...stored, telemetry: { ...stored.telemetry, metadata: withPropagationStyle(storedMetadata, style) } };

@@ -56,7 +56,8 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     const { tracingContext, ...jobOptions } = opts ?? {};
     const send = { destination: this.name, tracingContext, attributes: { 'messaging.operation.name': 'add' } };
     return this.producerSpan.send(send, async (ctx, span) => {
-      const job = await this.queue.add(name, data, toStoredOptions(jobOptions, serializeContext(ctx), `job "${name}"`));
+      const stored = toStoredOptions(jobOptions, serializeContext(ctx), `job "${name}"`, this.queue.defaultJobOptions);
+      const job = await this.queue.add(name, data, stored);
       span?.setAttribute('messaging.message.id', job.id ?? '');
       return job as Job<DataType, ResultType>;
     });
@@ -70,7 +71,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
       const stored = jobs.map(({ name, data, opts }) => ({
         name,
         data,
-        opts: toStoredOptions(opts, batchMetadata, `job "${name}"`),
+        opts: toStoredOptions(opts, batchMetadata, `job "${name}"`, this.queue.defaultJobOptions),
       }));
       return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
     });
@@ -98,7 +99,12 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
       attributes: { 'messaging.operation.name': 'upsertJobScheduler', [SCHEDULER_ID_ATTRIBUTE]: jobSchedulerId },
     };
     return this.producerSpan.send(send, async (ctx, span) => {
-      const opts = toStoredOptions(templateOptions, serializeContext(ctx), `job scheduler "${jobSchedulerId}"`);
+      const opts = toStoredOptions(
+        templateOptions,
+        serializeContext(ctx),
+        `job scheduler "${jobSchedulerId}"`,
+        this.queue.defaultJobOptions,
+      );
       const job = await this.queue.upsertJobScheduler(jobSchedulerId, repeatOpts, { ...template, opts });
       if (job?.id !== undefined) span?.setAttribute('messaging.message.id', job.id);
       return job as Job<DataType, ResultType> | undefined;
