@@ -9,6 +9,7 @@ export { getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.j
 export { JobTracingModule } from './job-tracing.module.js';
 export { LevelFilter } from './levels/level-filter.js';
 export { SpanLevel } from './levels/span-level.js';
+export { currentTaskFields, type TaskLogFields } from './logging/task-log-fields.js';
 export { TaskLogger } from './logging/task-logger.js';
 export {
   type TracedBulkJob,

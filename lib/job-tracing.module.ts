@@ -13,7 +13,7 @@ import {
   MODULE_OPTIONS_TOKEN,
   OPTIONS_TYPE,
 } from './job-tracing.module-definition.js';
-import { LevelFilter } from './levels/level-filter.js';
+import { resolveLevelFilter } from './levels/resolve-level-filter.js';
 import { TracedQueue } from './queue/traced-queue.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
@@ -62,13 +62,20 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
-        useFactory: (options: JobTracingModuleOptions) =>
-          new TaskTracer(
+        useFactory: (options: JobTracingModuleOptions) => {
+          const logger = new Logger('JobTracing');
+          return new TaskTracer(
             trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
-            LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
-            new Logger('JobTracing'),
-            { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
-          ),
+            resolveLevelFilter(options.level, { name: LEVEL_FILTER_ENV, value: process.env[LEVEL_FILTER_ENV] }, logger),
+            logger,
+            {
+              onStart: options.onStart,
+              onSuccess: options.onSuccess,
+              onFailure: options.onFailure,
+              logAttempts: options.logAttempts,
+            },
+          );
+        },
       },
     ],
     exports: [...(root.exports ?? []), MODULE_OPTIONS_TOKEN],

@@ -13,4 +13,10 @@ export interface JobTracingModuleOptions extends TaskHooks {
   tracerName?: string;
   /** Whether `TracedQueue` wraps `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
+  /**
+   * Whether the default hooks write a log line per attempt, as Apalis does:
+   * `Failed in 1.2 s: <error message>` at ERROR, `Started` and `Done in …` at DEBUG.
+   * Default: true. Hooks passed in these options replace the default ones, lines included.
+   */
+  logAttempts?: boolean;
 }

@@ -14,7 +14,9 @@ import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
-import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
+import { RateLimitedWarning } from '../logging/rate-limited-warning.js';
+import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { recordFailure } from './record-failure.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
@@ -29,14 +31,18 @@ const FALLBACK_SPAN = new DefaultTaskSpan();
  */
 export class TaskTracer {
   private readonly hooks: Required<TaskHooks>;
+  private readonly contextWarnings: RateLimitedWarning;
+  private readonly missingContextNotes: RateLimitedWarning;
 
   constructor(
     private readonly tracer: Tracer,
     private readonly levelFilter: LevelFilter,
     private readonly logger: TaskTracerLogger,
-    hooks: TaskHooks = {},
+    hooks: TaskHooks & DefaultTaskHooksOptions = {},
   ) {
-    this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(hooks) };
+    this.hooks = { ...defaultTaskHooks(logger, levelFilter, hooks), ...definedHooks(hooks) };
+    this.contextWarnings = new RateLimitedWarning((message) => logger.warn(message), summarizeContextProblems);
+    this.missingContextNotes = new RateLimitedWarning((message) => logger.debug?.(message), summarizeContextProblems);
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -62,14 +68,15 @@ export class TaskTracer {
       parent,
     );
     const startedAt = performance.now();
-    this.callHook('onStart', () => this.hooks.onStart(job, span));
+    const inSpan = trace.setSpan(scoped, span);
+    this.callHook(inSpan, 'onStart', () => this.hooks.onStart(job, span));
     try {
-      const result = await context.with(trace.setSpan(scoped, span), handler);
-      this.callHook('onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
+      const result = await context.with(inSpan, handler);
+      this.callHook(inSpan, 'onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
       return result;
     } catch (error) {
       recordFailure(span, error);
-      this.callHook('onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
+      this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
       throw error;
     } finally {
       span.end();
@@ -87,22 +94,27 @@ export class TaskTracer {
       return { taskSpan, parent: taskSpan.parent ? stored.parentContextOf(taskSpan.parent) : activeContext };
     } catch (error) {
       this.logger.error(
-        `${makeSpan.constructor.name}.makeSpan failed for job ${job.id} of queue "${job.queueName}"; ` +
-          `using a default span instead: ${(error as Error)?.message ?? error}`,
+        `${makeSpan.constructor.name}.makeSpan failed for job ${formatFieldValue(String(job.id))} of queue ${quoteLogValue(job.queueName)}; ` +
+          `using a default span instead: ${escapeLogText(safeString((error as Error)?.message ?? error))}`,
       );
       return { taskSpan: FALLBACK_SPAN.makeSpan(job), parent: activeContext };
     }
   }
 
-  /** Reads the job's stored context at most once, and warns at most once about it. */
+  /** Reads the job's stored context at most once; a problem with it is reported, rate-limited per queue. */
   private storedContextOf(job: Job) {
     let result: ReturnType<typeof readStoredContext> | undefined;
     const resolve = () => {
       if (result) return result;
       result = readStoredContext(job);
       if ('problem' in result) {
-        this.logger.warn(
-          `Job ${job.id} of queue "${job.queueName}" runs under a new root trace: ${result.problem}`,
+        // No context at all is normal (the producer does not trace); a broken one is worth a warning.
+        const notes = result.absent ? this.missingContextNotes : this.contextWarnings;
+        const problem = escapeLogText(result.problem);
+        notes.warn(
+          job.queueName,
+          `Job ${formatFieldValue(String(job.id))} of queue ${quoteLogValue(job.queueName)} runs under a new root trace: ${problem}`,
+          problem,
         );
       }
       return result;
@@ -122,13 +134,21 @@ export class TaskTracer {
     };
   }
 
-  private callHook(name: keyof TaskHooks, hook: () => void): void {
+  // Inside the task's scope, so what a hook logs carries the task's fields.
+  private callHook(scope: Context, name: keyof TaskHooks, hook: () => void): void {
     try {
-      hook();
+      context.with(scope, hook);
     } catch (error) {
-      this.logger.error(`Task hook ${name} threw and was ignored: ${(error as Error)?.message ?? error}`);
+      this.logger.error(`Task hook ${name} threw and was ignored: ${escapeLogText(safeString((error as Error)?.message ?? error))}`);
     }
   }
+}
+
+function summarizeContextProblems(queueName: string, count: number, intervalMs: number, firstReason: string): string {
+  return (
+    `${count} more jobs of queue ${quoteLogValue(queueName)} ran under a new root trace ` +
+    `in the last ${Math.round(intervalMs / 1000)} s; the first: ${firstReason}`
+  );
 }
 
 function definedHooks(hooks: TaskHooks): TaskHooks {
