@@ -4,7 +4,7 @@ import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
-import { DEFAULT_TRACER_NAME, getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';
+import { DEFAULT_TRACER_NAME, getTracedQueueToken, LEVEL_FILTER_ENV, LIBRARY_LOG_CONTEXT } from './job-tracing.constants.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -63,7 +63,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
         useFactory: (options: JobTracingModuleOptions) => {
-          const logger = new Logger('JobTracing');
+          const logger = new Logger(LIBRARY_LOG_CONTEXT);
           return new TaskTracer(
             trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
             resolveLevelFilter(options.level, { name: LEVEL_FILTER_ENV, value: process.env[LEVEL_FILTER_ENV] }, logger),

@@ -1,6 +1,7 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { type AttributeValue, context, trace } from '@opentelemetry/api';
 import { inspect } from 'node:util';
+import { LIBRARY_LOG_CONTEXT } from '../job-tracing.constants.js';
 import { escapeLogText, formatFieldValue, safeString } from './log-text.js';
 import { type TaskLogFields, taskLogFieldsOf } from './task-log-fields.js';
 
@@ -57,6 +58,8 @@ export class TaskLogger extends ConsoleLogger {
       // A logging helper never fails a job: whatever goes wrong, a plain line is written instead.
       try {
         const text = this.writeTaskLine(task.spanName, task.fields, message, line);
+        // The library's own lines repeat the task.* events its hooks already put on the span.
+        if (logContext === LIBRARY_LOG_CONTEXT) continue;
         span?.addEvent(LOG_EVENT_NAME, {
           message: text,
           level: LEVEL_NAMES[logLevel],
