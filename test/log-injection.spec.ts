@@ -3,6 +3,7 @@ import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { ContextualTaskSpan, TaskLogger, TraceTask } from '../lib/index.js';
+import { escapeLogText, formatFieldValue } from '../lib/logging/log-text.js';
 import { startApp } from './support/app.js';
 import { captureOutput } from './support/captured-output.js';
 import { useTracingPerTest } from './support/lifecycle.js';
@@ -66,5 +67,20 @@ describe('user-chosen job ids, queue names and error messages cannot forge log l
         `Job "${escapedId}" of queue "${HOSTILE_QUEUE.replace('\n', '\\n')}" runs under a new root trace: telemetry metadata is not JSON`,
       ),
     );
+  });
+});
+
+describe('log text escaping', () => {
+  it('escapes every character that can end a line or reorder what a terminal shows, and quotes what could end a field', () => {
+    expect(escapeLogText('a\nb\rc\u0000d\u001be\u0085f\u2028g\u2029h\u202ei\u2066j\tk')).toBe(
+      'a\\nb\\rc\\u0000d\\u001be\\u0085f\\u2028g\\u2029h\\u202ei\\u2066j\\tk',
+    );
+    expect(formatFieldValue('email-42')).toBe('email-42');
+    expect(formatFieldValue('a b')).toBe('"a b"');
+    expect(formatFieldValue('x}: y')).toBe('"x}: y"');
+    expect(formatFieldValue('k=v')).toBe('"k=v"');
+    expect(formatFieldValue('say "hi"\\')).toBe('"say \\"hi\\"\\\\"');
+    expect(formatFieldValue('')).toBe('""');
+    expect(formatFieldValue('line\u2028break')).toBe('"line\\u2028break"');
   });
 });

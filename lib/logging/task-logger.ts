@@ -16,7 +16,7 @@ const LEVEL_NAMES: Record<LogLevel, string> = {
 };
 
 /** The name of the span event each line is recorded as: the message is an attribute, so names stay few. */
-export const LOG_EVENT_NAME = 'log';
+const LOG_EVENT_NAME = 'log';
 
 const ONE_LINE = { breakLength: Infinity, compact: true } as const;
 
