@@ -4,6 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type { Job } from 'bullmq';
 import { RateLimitedWarning } from '../lib/logging/rate-limited-warning.js';
+import { StoredContextProblems } from '../lib/logging/stored-context-problems.js';
 import { ContextualTaskSpan, TraceTask } from '../lib/index.js';
 import { startApp } from './support/app.js';
 import { finished, queueOf, uniqueQueueName } from './support/queues.js';
@@ -61,6 +62,30 @@ describe('RateLimitedWarning', () => {
       { schedule: () => {} },
     );
     expect(() => warning.warn('email', 'message', 'reason')).not.toThrow();
+  });
+});
+
+describe('StoredContextProblems', () => {
+  it('warns about broken contexts and notes missing ones at debug, each summarized per queue and interval', () => {
+    const lines: string[] = [];
+    const pending: Array<() => void> = [];
+    const problems = new StoredContextProblems(
+      { warn: (message) => lines.push(`WARN ${message}`), debug: (message) => lines.push(`DEBUG ${message}`) },
+      { intervalMs: 60_000, schedule: (callback) => pending.push(callback) },
+    );
+    const job = (id: string, queueName = 'email') => ({ id, queueName }) as Job;
+    problems.report(job('1'), 'telemetry metadata is not JSON');
+    problems.report(job('2'), 'telemetry metadata is empty');
+    problems.report(job('3'), 'telemetry metadata is not JSON');
+    problems.report(job('4'), 'no trace context is stored on the job', true);
+    problems.report(job('5'), 'no trace context is stored on the job', true);
+    pending.splice(0).forEach((callback) => callback());
+    expect(lines).toEqual([
+      'WARN Job 1 of queue "email" runs under a new root trace: telemetry metadata is not JSON',
+      'DEBUG Job 4 of queue "email" runs under a new root trace: no trace context is stored on the job',
+      'WARN 2 more jobs of queue "email" ran under a new root trace in the last 60 s; the first: telemetry metadata is empty',
+      'DEBUG 1 more job of queue "email" ran under a new root trace in the last 60 s; the first: no trace context is stored on the job',
+    ]);
   });
 });
 

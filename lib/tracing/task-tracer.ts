@@ -15,7 +15,7 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
-import { RateLimitedWarning } from '../logging/rate-limited-warning.js';
+import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { recordFailure } from './record-failure.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
@@ -31,8 +31,7 @@ const FALLBACK_SPAN = new DefaultTaskSpan();
  */
 export class TaskTracer {
   private readonly hooks: Required<TaskHooks>;
-  private readonly contextWarnings: RateLimitedWarning;
-  private readonly missingContextNotes: RateLimitedWarning;
+  private readonly contextProblems: StoredContextProblems;
 
   constructor(
     private readonly tracer: Tracer,
@@ -41,8 +40,7 @@ export class TaskTracer {
     hooks: TaskHooks & DefaultTaskHooksOptions = {},
   ) {
     this.hooks = { ...defaultTaskHooks(logger, levelFilter, hooks), ...definedHooks(hooks) };
-    this.contextWarnings = new RateLimitedWarning((message) => logger.warn(message), summarizeContextProblems);
-    this.missingContextNotes = new RateLimitedWarning((message) => logger.debug?.(message), summarizeContextProblems);
+    this.contextProblems = new StoredContextProblems(logger);
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -107,16 +105,7 @@ export class TaskTracer {
     const resolve = () => {
       if (result) return result;
       result = readStoredContext(job);
-      if ('problem' in result) {
-        // No context at all is normal (the producer does not trace); a broken one is worth a warning.
-        const notes = result.absent ? this.missingContextNotes : this.contextWarnings;
-        const problem = escapeLogText(result.problem);
-        notes.warn(
-          job.queueName,
-          `Job ${formatFieldValue(String(job.id))} of queue ${quoteLogValue(job.queueName)} runs under a new root trace: ${problem}`,
-          problem,
-        );
-      }
+      if ('problem' in result) this.contextProblems.report(job, result.problem, result.absent);
       return result;
     };
     return {
@@ -142,13 +131,6 @@ export class TaskTracer {
       this.logger.error(`Task hook ${name} threw and was ignored: ${escapeLogText(safeString((error as Error)?.message ?? error))}`);
     }
   }
-}
-
-function summarizeContextProblems(queueName: string, count: number, intervalMs: number, firstReason: string): string {
-  return (
-    `${count} more jobs of queue ${quoteLogValue(queueName)} ran under a new root trace ` +
-    `in the last ${Math.round(intervalMs / 1000)} s; the first: ${firstReason}`
-  );
 }
 
 function definedHooks(hooks: TaskHooks): TaskHooks {
