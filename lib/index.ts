@@ -11,6 +11,7 @@ export { getTracedFlowProducerToken, getTracedQueueToken, LEVEL_FILTER_ENV } fro
 export { JobTracingModule } from './job-tracing.module.js';
 export { LevelFilter } from './levels/level-filter.js';
 export { SpanLevel } from './levels/span-level.js';
+export { currentTaskFields, type TaskLogFields } from './logging/task-log-fields.js';
 export { TaskLogger } from './logging/task-logger.js';
 export type { JobTracingOptions } from './queue/traced-job-options.js';
 export { type TracedFlowJob, TracedFlowProducer } from './queue/traced-flow-producer.js';

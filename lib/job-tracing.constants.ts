@@ -1,5 +1,8 @@
 export const DEFAULT_TRACER_NAME = 'nestjs-job-tracing';
 
+/** The Nest logger context of the library's own lines (`JobTracing: Failed in 1.2 s: …`). */
+export const LIBRARY_LOG_CONTEXT = 'JobTracing';
+
 /** Overrides the `level` option, as RUST_LOG does for an EnvFilter. */
 export const LEVEL_FILTER_ENV = 'JOB_TRACING_LEVEL';
 

@@ -11,6 +11,7 @@ import {
   getTracedFlowProducerToken,
   getTracedQueueToken,
   LEVEL_FILTER_ENV,
+  LIBRARY_LOG_CONTEXT,
 } from './job-tracing.constants.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
@@ -20,7 +21,7 @@ import {
   MODULE_OPTIONS_TOKEN,
   OPTIONS_TYPE,
 } from './job-tracing.module-definition.js';
-import { LevelFilter } from './levels/level-filter.js';
+import { resolveLevelFilter } from './levels/resolve-level-filter.js';
 import { JobMetrics } from './metrics/job-metrics.js';
 import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.registrar.js';
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
@@ -105,15 +106,27 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
-        useFactory: (options: JobTracingModuleOptions) =>
-          new TaskTracer({
+        useFactory: (options: JobTracingModuleOptions) => {
+          const logger = new Logger(LIBRARY_LOG_CONTEXT);
+          const levelFilter = resolveLevelFilter(
+            options.level,
+            { name: LEVEL_FILTER_ENV, value: process.env[LEVEL_FILTER_ENV] },
+            logger,
+          );
+          return new TaskTracer({
             tracer: trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
-            levelFilter: LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
-            logger: new Logger('JobTracing'),
-            hooks: { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
+            levelFilter,
+            logger,
+            hooks: {
+              onStart: options.onStart,
+              onSuccess: options.onSuccess,
+              onFailure: options.onFailure,
+              logAttempts: options.logAttempts,
+            },
             propagation: propagationDefaults(options.longDelayMs),
             metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
-          }),
+          });
+        },
       },
     ],
     exports: [...(root.exports ?? []), MODULE_OPTIONS_TOKEN],

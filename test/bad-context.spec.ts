@@ -80,7 +80,7 @@ describe('malformed or hostile trace context on a job', () => {
     await app.close();
   });
 
-  it.each(MALFORMED)('runs a job whose context is %s under a new root, with one warning', async (name) => {
+  it.each(MALFORMED)('runs a job whose context is %s under a new root', async (name) => {
     const job = jobs.get(name)!;
     expect(await finished(job)).toBe(`ran ${name}`);
     const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
@@ -90,10 +90,18 @@ describe('malformed or hostile trace context on a job', () => {
     expect(span!.parentSpanContext).toBeUndefined();
     expect(span!.spanContext().traceId).not.toBe(TRACE_ID);
     expect(span!.attributes.trace_id).toBeUndefined();
-    const warnings = logger.warnings.filter((warning) => warning.includes(`Job ${job.id} of queue "${queueName}"`));
-    expect(warnings).toHaveLength(1);
+  });
+
+  // Rate-limited per queue (one in full, then a summary per minute): the first bad job is named in full.
+  it('warns once in full for the queue, and notes a job with no context at debug level only', async () => {
+    const onQueue = logger.warnings.filter((warning) => warning.includes(`of queue "${queueName}"`));
+    expect(onQueue).toEqual([expect.stringContaining(`Job ${jobs.get('empty')!.id} of queue "${queueName}" runs under a new root trace`)]);
     // The warning explains, but never echoes the job's (possibly huge) metadata.
-    expect(warnings[0].length).toBeLessThan(300);
+    expect(onQueue[0].length).toBeLessThan(300);
+    const missing = jobs.get('missing')!;
+    expect(logger.debugs).toContainEqual(
+      `Job ${missing.id} of queue "${queueName}" runs under a new root trace: no trace context is stored on the job`,
+    );
   });
 
   it('continues a valid context on the same queue, without a warning', async () => {
@@ -194,7 +202,7 @@ describe('malformed propagation style on a job', () => {
     await app.close();
   });
 
-  it.each(MALFORMED_STYLES)("runs a job whose style is %s in its processor's style (link), with one warning", async (name) => {
+  it.each(MALFORMED_STYLES)("runs a job whose style is %s in its processor's style (link)", async (name) => {
     const job = jobs.get(name)!;
     expect(await finished(job)).toBe(`ran ${name}`);
     const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
@@ -203,10 +211,14 @@ describe('malformed propagation style on a job', () => {
     expect(span.parentSpanContext).toBeUndefined();
     expect(span.links.map((link) => [link.context.traceId, link.context.spanId])).toEqual([[TRACE_ID, SPAN_ID]]);
     expect(span.attributes).toMatchObject({ trace_id: TRACE_ID, span_id: SPAN_ID });
-    const warnings = logger.warnings.filter((warning) => warning.includes(`Job ${job.id} of queue "${queueName}"`));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('propagation style');
-    expect(warnings[0].length).toBeLessThan(300);
     expect(logger.errors).toEqual([]);
+  });
+
+  it('warns once in full for the queue; the other bad styles wait for the summary', () => {
+    const warnings = logger.warnings.filter((warning) => warning.includes(`of queue "${queueName}"`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("uses its processor's propagation style");
+    expect(warnings[0]).toContain(`Job ${jobs.get(MALFORMED_STYLES[0][0])!.id} `);
+    expect(warnings[0].length).toBeLessThan(300);
   });
 });

@@ -63,16 +63,20 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
   it('records the correlated log lines as events on the task spans, and prints them', () => {
     for (const task of tasksOf(run.spans, 'email')) {
       expect(task.events).toContainEqual({
-        name: 'Checking if dns configured',
-        attributes: { level: 'INFO', target: 'EmailProcessor' },
+        name: 'log',
+        attributes: { message: 'Checking if dns configured', level: 'INFO', target: 'EmailProcessor' },
       });
     }
     const [receipt] = tasksOf(run.spans, 'receipts');
-    expect(receipt.events).toContainEqual({ name: 'Receipt stored', attributes: { level: 'INFO', target: 'ReceiptProcessor' } });
+    expect(receipt.events).toContainEqual({
+      name: 'log',
+      attributes: { message: 'Receipt stored', level: 'INFO', target: 'ReceiptProcessor' },
+    });
     const firstEmail = tasksOf(run.spans, 'email')[0];
     expect(run.logLines).toContainEqual(
       expect.stringContaining(
-        `INFO task{task_id=${firstEmail.attributes.task_id} attempt=${firstEmail.attributes.attempt} trace_id=${firstEmail.traceId} `,
+        `INFO task{task_id=${firstEmail.attributes.task_id} attempt=${firstEmail.attributes.attempt} ` +
+          `trace_id=${firstEmail.traceId} span_id=${firstEmail.spanId} trace_flags=01 upstream_span_id=${firstEmail.parentSpanId}}`,
       ),
     );
   });

@@ -61,8 +61,8 @@ describe('DefaultTaskSpan', () => {
       'messaging.message.id': job.id,
     });
     expect(task.status.code).toBe(SpanStatusCode.UNSET);
-    expect(task.events.map((event) => event.name)).toEqual(['task.start', 'task.done']);
-    expect(task.events[1].attributes?.latency_ms).toEqual(expect.any(Number));
+    // task.start and task.done are DEBUG events: the default INFO filter leaves them out (test/task-hooks.spec.ts).
+    expect(task.events).toEqual([]);
     // The handler ran inside the span, and its result passed through unchanged.
     expect(result).toEqual({ doubled: 42, activeTraceId: task.spanContext().traceId });
   });

@@ -57,7 +57,8 @@ describe('TaskLogger', () => {
     const storedSpanId = task.parentSpanContext!.spanId;
 
     const lines = output.join('').split('\n');
-    const taskPrefix = `task{task_id=${job.id} attempt=1 trace_id=${traceId} span_id=${storedSpanId} trace_flags=01}: EmailProcessor: `;
+    // span_id names the span that wrote the line (the task's); the producer's stored span is upstream_span_id.
+    const taskPrefix = `task{task_id=${job.id} attempt=1 trace_id=${traceId} span_id=${task.spanContext().spanId} trace_flags=01 upstream_span_id=${storedSpanId}}: EmailProcessor: `;
     expect(lines).toContainEqual(expect.stringMatching(/^\S+Z  INFO /));
     expect(lines.filter((line) => line.endsWith(`  INFO ${taskPrefix}Checking if dns configured`))).toHaveLength(1);
     expect(lines.filter((line) => line.includes(` DEBUG ${taskPrefix}Recipient has 19 characters`))).toHaveLength(1);
@@ -68,10 +69,11 @@ describe('TaskLogger', () => {
     expect(output.join('')).not.toContain(SECRET);
 
     const events = task.events.filter((event) => event.attributes?.target === 'EmailProcessor');
-    expect(events.map((event) => [event.name, event.attributes?.level])).toEqual([
-      ['Checking if dns configured', 'INFO'],
-      ['Recipient has 19 characters', 'DEBUG'],
-      ['{ retryable: true }', 'WARN'],
+    // One fixed event name: the message is an attribute, so event names stay bounded.
+    expect(events.map((event) => [event.name, event.attributes?.message, event.attributes?.level])).toEqual([
+      ['log', 'Checking if dns configured', 'INFO'],
+      ['log', 'Recipient has 19 characters', 'DEBUG'],
+      ['log', '{ retryable: true }', 'WARN'],
     ]);
     expect(JSON.stringify(task.events)).not.toContain(SECRET);
   });
@@ -93,7 +95,7 @@ describe('TaskLogger', () => {
     expect(task.events.filter((event) => event.attributes?.target === 'EmailProcessor')).toHaveLength(1);
   });
 
-  it('takes trace_id from the active span when the strategy gave none, and applies the redact option', async () => {
+  it('takes trace_id and span_id from the active span when the strategy gave none, and applies the redact option', async () => {
     const queueName = uniqueQueueName('plain-email');
     @Processor(queueName)
     class PlainEmailProcessor extends WorkerHost {
@@ -115,7 +117,10 @@ describe('TaskLogger', () => {
 
     const line = output.join('').split('\n').find((candidate) => candidate.includes('PlainEmailProcessor'));
     expect(line).toMatch(
-      new RegExp(` WARN task\\{task_id=${job.id} attempt=1 trace_id=${task.spanContext().traceId}\\}: PlainEmailProcessor: \\{ to: '\\[REDACTED\\]', retryable: true \\}$`),
+      new RegExp(
+        ` WARN task\\{task_id=${job.id} attempt=1 trace_id=${task.spanContext().traceId} span_id=${task.spanContext().spanId} trace_flags=01\\}: ` +
+          `PlainEmailProcessor: \\{ to: '\\[REDACTED\\]', retryable: true \\}$`,
+      ),
     );
     expect(output.join('')).not.toContain(SECRET);
     expect(JSON.stringify(task.events)).not.toContain(SECRET);

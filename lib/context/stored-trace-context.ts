@@ -10,14 +10,14 @@ import { type TraceCarrier, TracingContext } from './tracing-context.js';
  */
 export type StoredContextResult =
   | { context: TracingContext; parent: Context }
-  | { problem: string };
+  | { problem: string; absent?: true };
 
 const W3C_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /** Never throws: whatever a job holds, the answer is a context or the reason there is none. */
 export function readStoredContext(job: Job): StoredContextResult {
   const metadata: unknown = job.opts?.telemetry?.metadata;
-  if (metadata === undefined) return { problem: 'no trace context is stored on the job' };
+  if (metadata === undefined) return { problem: 'no trace context is stored on the job', absent: true };
   if (typeof metadata !== 'string') return { problem: `telemetry metadata is a ${typeof metadata}, not a string` };
   if (metadata === '') return { problem: 'telemetry metadata is empty' };
   if (metadata.length > MAX_STORED_CONTEXT_LENGTH) {

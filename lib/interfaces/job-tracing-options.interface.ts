@@ -32,6 +32,12 @@ export interface JobTracingModuleOptions extends TaskHooks {
    * read from Redis only when the metric reader collects. Default: off.
    */
   queueMetrics?: boolean | string[];
+  /**
+   * Whether the default hooks write a log line per attempt, as Apalis does:
+   * `Failed in 1.2 s: <error message>` at ERROR, `Started` and `Done in …` at DEBUG.
+   * Default: true. Hooks passed in these options replace the default ones, lines included.
+   */
+  logAttempts?: boolean;
 }
 
 /** What `JobTracingModule.forFeature({...})` provides, for `@InjectTracedQueue` and `@InjectTracedFlowProducer`. */

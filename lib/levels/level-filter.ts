@@ -1,5 +1,12 @@
 import { parseSpanLevel, SpanLevel } from './span-level.js';
 
+/** What `LevelFilter.parseLossy` made of a directive string, and the directives it ignored. */
+export interface LossyLevelFilter {
+  /** Undefined when no directive was valid. */
+  filter?: LevelFilter;
+  invalid: string[];
+}
+
 /**
  * An EnvFilter-style threshold: a default level plus per-queue overrides,
  * written as `info,email=debug,reports=off`.
@@ -10,9 +17,27 @@ export class LevelFilter {
     private readonly queueThresholds: ReadonlyMap<string, number>,
   ) {}
 
+  /** For directives written in code: an invalid one throws, where the developer sees it at start-up. */
   static parse(directives: string): LevelFilter {
+    const { filter, invalid } = LevelFilter.parseLossy(directives);
+    if (invalid.length > 0) {
+      throw new Error(
+        `Invalid level filter directive "${invalid[0]}" in "${directives}": ` +
+          'expected LEVEL or QUEUE=LEVEL with LEVEL one of off, error, warn, info, debug, trace',
+      );
+    }
+    return filter ?? new LevelFilter(SpanLevel.INFO, new Map());
+  }
+
+  /**
+   * For directives from the environment, as EnvFilter's `from_env_lossy`:
+   * invalid ones are returned for reporting and ignored, valid ones still apply.
+   */
+  static parseLossy(directives: string): LossyLevelFilter {
     let defaultThreshold: number = SpanLevel.INFO;
     const queueThresholds = new Map<string, number>();
+    const invalid: string[] = [];
+    let valid = 0;
     for (const directive of directives.split(',')) {
       const trimmed = directive.trim();
       if (!trimmed) continue;
@@ -21,15 +46,15 @@ export class LevelFilter {
       const levelName = separator === -1 ? trimmed : trimmed.slice(separator + 1);
       const level = parseSpanLevel(levelName);
       if (level === undefined || queue === '') {
-        throw new Error(
-          `Invalid level filter directive "${trimmed}" in "${directives}": ` +
-            'expected LEVEL or QUEUE=LEVEL with LEVEL one of off, error, warn, info, debug, trace',
-        );
+        invalid.push(trimmed);
+        continue;
       }
+      valid += 1;
       if (queue === undefined) defaultThreshold = level;
       else queueThresholds.set(queue, level);
     }
-    return new LevelFilter(defaultThreshold, queueThresholds);
+    const filter = valid > 0 || invalid.length === 0 ? new LevelFilter(defaultThreshold, queueThresholds) : undefined;
+    return { filter, invalid };
   }
 
   /** Whether a span at `level` on `queueName` is recorded. */

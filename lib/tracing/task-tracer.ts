@@ -22,7 +22,9 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import type { JobMetrics } from '../metrics/job-metrics.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
-import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
+import { StoredContextProblems } from '../logging/stored-context-problems.js';
+import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
 import { recordFailure } from './record-failure.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
@@ -37,7 +39,7 @@ export interface TaskTracerSettings {
   levelFilter: LevelFilter;
   logger: TaskTracerLogger;
   /** Each replaces its default. */
-  hooks?: TaskHooks;
+  hooks?: TaskHooks & DefaultTaskHooksOptions;
   propagation?: PropagationDefaults;
   /** Absent: no metrics. */
   metrics?: JobMetrics;
@@ -56,14 +58,17 @@ export class TaskTracer {
   private readonly hooks: Required<TaskHooks>;
   private readonly propagation: PropagationDefaults;
   private readonly jobMetrics?: JobMetrics;
+  private readonly contextProblems: StoredContextProblems;
 
   constructor(settings: TaskTracerSettings) {
     this.tracer = settings.tracer;
     this.levelFilter = settings.levelFilter;
     this.logger = settings.logger;
-    this.hooks = { ...DEFAULT_TASK_HOOKS, ...definedHooks(settings.hooks ?? {}) };
+    const hooks = settings.hooks ?? {};
+    this.hooks = { ...defaultTaskHooks(this.logger, this.levelFilter, hooks), ...definedHooks(hooks) };
     this.propagation = settings.propagation ?? propagationDefaults();
     this.jobMetrics = settings.metrics;
+    this.contextProblems = new StoredContextProblems(this.logger);
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -93,14 +98,15 @@ export class TaskTracer {
       parent,
     );
     const startedAt = performance.now();
-    this.callHook('onStart', () => this.hooks.onStart(job, span));
+    const inSpan = trace.setSpan(scoped, span);
+    this.callHook(inSpan, 'onStart', () => this.hooks.onStart(job, span));
     try {
-      const result = await context.with(trace.setSpan(scoped, span), handler);
-      this.callHook('onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
+      const result = await context.with(inSpan, handler);
+      this.callHook(inSpan, 'onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
       return result;
     } catch (error) {
       recordFailure(span, error);
-      this.callHook('onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
+      this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
       throw error;
     } finally {
       span.end();
@@ -122,8 +128,8 @@ export class TaskTracer {
       return this.propagate(job, taskSpan, taskSpan.parent, stored, activeContext);
     } catch (error) {
       this.logger.error(
-        `${makeSpan.constructor.name}.makeSpan failed for job ${job.id} of queue "${job.queueName}"; ` +
-          `using a default span instead: ${(error as Error)?.message ?? error}`,
+        `${makeSpan.constructor.name}.makeSpan failed for job ${formatFieldValue(String(job.id))} of queue ${quoteLogValue(job.queueName)}; ` +
+          `using a default span instead: ${escapeLogText(safeString((error as Error)?.message ?? error))}`,
       );
       return { taskSpan: FALLBACK_SPAN.makeSpan(job), parent: activeContext };
     }
@@ -151,25 +157,21 @@ export class TaskTracer {
     return { taskSpan: { ...taskSpan, links }, parent: trace.deleteSpan(activeContext) };
   }
 
-  /** Reads the job's stored context at most once, and warns at most once about it. */
+  /** Reads the job's stored context at most once; a problem with it is reported, rate-limited per queue. */
   private storedContextOf(job: Job) {
     let result: ReturnType<typeof readStoredContext> | undefined;
     const resolve = () => {
       if (result) return result;
       result = readStoredContext(job);
-      if ('problem' in result) {
-        this.logger.warn(
-          `Job ${job.id} of queue "${job.queueName}" runs under a new root trace: ${result.problem}`,
-        );
-      }
+      if ('problem' in result) this.contextProblems.report(job, result.problem, result.absent);
       return result;
     };
     return {
-      // The job's own style; a malformed one is ignored with a warning, and the strategy's style applies.
+      // The job's own style; a malformed one is reported and ignored, and the strategy's style applies.
       style: () => {
         const read = readStoredStyle(job);
         if (!('problem' in read)) return read.style;
-        this.logger.warn(`Job ${job.id} of queue "${job.queueName}" uses its processor's propagation style: ${read.problem}`);
+        this.contextProblems.reportStyle(job, read.problem);
         return undefined;
       },
       read: () => {
@@ -186,11 +188,12 @@ export class TaskTracer {
     };
   }
 
-  private callHook(name: keyof TaskHooks, hook: () => void): void {
+  // Inside the task's scope, so what a hook logs carries the task's fields.
+  private callHook(scope: Context, name: keyof TaskHooks, hook: () => void): void {
     try {
-      hook();
+      context.with(scope, hook);
     } catch (error) {
-      this.logger.error(`Task hook ${name} threw and was ignored: ${(error as Error)?.message ?? error}`);
+      this.logger.error(`Task hook ${name} threw and was ignored: ${escapeLogText(safeString((error as Error)?.message ?? error))}`);
     }
   }
 }

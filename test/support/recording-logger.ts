@@ -1,11 +1,16 @@
 import { ConsoleLogger } from '@nestjs/common';
 
-/** Keeps every warning and error it is given, to assert what the library logged; drops the rest. */
+/** Keeps every warning, error and debug line it is given, to assert what the library logged; drops the rest. */
 export class RecordingLogger extends ConsoleLogger {
   readonly warnings: string[] = [];
   readonly errors: string[] = [];
+  readonly debugs: string[] = [];
 
   override log(): void {}
+
+  override debug(message: unknown): void {
+    this.debugs.push(String(message));
+  }
 
   override warn(message: unknown): void {
     this.warnings.push(String(message));
