@@ -58,6 +58,7 @@ describe('DefaultTaskSpan', () => {
       'messaging.operation.type': 'process',
       'messaging.destination.name': queueName,
       'messaging.message.id': job.id,
+      'messaging.bullmq.job.wait_ms': expect.any(Number),
     });
     expect(task.status.code).toBe(SpanStatusCode.UNSET);
     expect(task.events.map((event) => event.name)).toEqual(['task.start', 'task.done']);

@@ -15,6 +15,7 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { recordFailure } from './record-failure.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
@@ -48,6 +49,7 @@ export class TaskTracer {
       'messaging.operation.type': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
+      ...jobLifecycleAttributes(job),
       ...taskSpan.fields,
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
