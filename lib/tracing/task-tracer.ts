@@ -14,6 +14,7 @@ import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
+import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { recordFailure } from './record-failure.js';
@@ -58,24 +59,29 @@ export class TaskTracer {
       return context.with(scoped, handler);
     }
 
+    // A first attempt has no previous one: no await, no Redis command.
+    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.logger) : undefined;
+    const links = previousAttempt ? [...(Array.isArray(taskSpan.links) ? taskSpan.links : []), previousAttempt] : taskSpan.links;
     const span = this.tracer.startSpan(
       taskSpan.name,
-      { kind: taskSpan.kind ?? SpanKind.CONSUMER, attributes: fields, links: taskSpan.links },
+      { kind: taskSpan.kind ?? SpanKind.CONSUMER, attributes: fields, links },
       parent,
     );
     const startedAt = performance.now();
     this.callHook('onStart', () => this.hooks.onStart(job, span));
+    let result: T;
     try {
-      const result = await context.with(trace.setSpan(scoped, span), handler);
-      this.callHook('onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
-      return result;
+      result = await context.with(trace.setSpan(scoped, span), handler);
     } catch (error) {
       recordFailure(span, error);
       this.callHook('onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
-      throw error;
-    } finally {
       span.end();
+      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.logger);
+      throw error;
     }
+    this.callHook('onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
+    span.end();
+    return result;
   }
 
   /** The strategy's span and its parent; a strategy that throws or returns nonsense gets the default. */
