@@ -5,6 +5,7 @@ import { trace } from '@opentelemetry/api';
 import type { Queue } from 'bullmq';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import { DEFAULT_TRACER_NAME, getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';
+import { InlineProcessorExplorer } from './inline-processor.explorer.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -58,6 +59,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
     providers: [
       ...(root.providers ?? []),
       JobTracingExplorer,
+      InlineProcessorExplorer,
       JobTracingMetadataAccessor,
       {
         provide: TaskTracer,
