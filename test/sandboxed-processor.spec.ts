@@ -36,21 +36,37 @@ describe('a sandboxed processor wrapped with traceSandboxedProcessor', () => {
     await receiver.stop();
   });
 
-  it('gives each attempt in the child process its span, continuing the producer\'s trace, exported by the child\'s own SDK', async () => {
+  const SANDBOXES: Array<[string, (endpoint: string) => object]> = [
+    [
+      'a child process',
+      (endpoint) => ({
+        workerForkOptions: {
+          execArgv: ['--import', fixture('sandbox-tracing.mjs')],
+          env: { ...process.env, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+        },
+      }),
+    ],
+    [
+      'a worker thread',
+      (endpoint) => ({
+        useWorkerThreads: true,
+        workerThreadsOptions: {
+          execArgv: ['--import', fixture('sandbox-tracing.mjs')],
+          env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+        },
+      }),
+    ],
+  ];
+
+  it.each(SANDBOXES)('gives each attempt in %s its span, continuing the producer\'s trace, exported by the sandbox\'s own SDK', async (sandbox, sandboxOptions) => {
     const queueName = uniqueQueueName('sandboxed');
-    // As a Nest app registers it: the file runs in a child process BullMQ forks, with the child's SDK preloaded.
+    // As a Nest app registers it: BullMQ runs the file in a sandbox of its own, with that sandbox's SDK preloaded.
     const app = await startApp({
       imports: [
         BullModule.registerQueue({
           name: queueName,
           processors: [
-            {
-              path: fixture('sandboxed-processor.mjs'),
-              workerForkOptions: {
-                execArgv: ['--import', fixture('sandbox-tracing.mjs')],
-                env: { ...process.env, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
-              },
-            },
+            { path: fixture('sandboxed-processor.mjs'), ...sandboxOptions(endpoint) },
           ],
         }),
       ],
@@ -62,13 +78,16 @@ describe('a sandboxed processor wrapped with traceSandboxedProcessor', () => {
       const retried = await inRequest(() => traced.add('retried', { n: 1, failFirst: true }, { attempts: 2 }));
       const result = (await finished(job, 20_000)) as { pid: number; doubled: number };
       expect(result.doubled).toBe(42);
-      expect(result.pid).not.toBe(process.pid);
+      if (sandbox === 'a child process') expect(result.pid).not.toBe(process.pid);
       await finished(retried, 20_000);
 
-      const spans = await receivedSpans(receiver, (all) => all.filter((span) => span.name === 'sandboxed task').length === 3);
+      const spans = await receivedSpans(
+        receiver,
+        (all) => all.filter((span) => span.name === 'sandboxed task' && span.attributes['messaging.destination.name'] === queueName).length === 3,
+      );
       const producerSpans = exporter.getFinishedSpans();
       const tasksOf = (id: string) =>
-        spans.filter((span) => span.name === 'sandboxed task' && span.attributes.task_id === id).sort((a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt));
+        spans.filter((span) => span.name === 'sandboxed task' && span.attributes['messaging.destination.name'] === queueName && span.attributes.task_id === id).sort((a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt));
 
       const [task] = tasksOf(job.id!);
       const send = spansNamed(producerSpans, `send ${queueName}`).find((span) => span.spanContext().traceId === task.traceId)!;
