@@ -28,6 +28,8 @@ describe('retried attempts, on a Redis of the test\'s own watched with MONITOR',
   @Processor(queueName)
   class FlakyProcessor extends WorkerHost {
     async process(job: Job<{ failures: number }>) {
+      // Writes (scripts included) wait until the pause ends: the failed attempt's log line cannot be written in time.
+      if (job.name === 'pauses-redis' && job.attemptsMade === 0) await client.call('CLIENT', 'PAUSE', '3500', 'WRITE');
       if (job.attemptsMade < job.data.failures) throw new Error(`attempt ${job.attemptsMade + 1} fails`);
       return 'done';
     }
@@ -140,6 +142,17 @@ describe('retried attempts, on a Redis of the test\'s own watched with MONITOR',
     const [first, second] = tasksOf(spans, job);
     expect(second.links.map((link) => link.context.spanId)).toEqual([first.spanContext().spanId]);
   });
+
+  it('gives up a log line not written within 2 s, with a warning, and leaves the failure and the retry unchanged', async () => {
+    const job = await queue.add('pauses-redis', { failures: 1 }, { attempts: 2 });
+    const spans = await waitForSpans(exporter, (all) => tasksOf(all, job).length === 2, 20_000);
+    const [first, second] = tasksOf(spans, job);
+    expect(first.status).toEqual({ code: SpanStatusCode.ERROR, message: 'attempt 1 fails' });
+    expect(second.status.code).toBe(SpanStatusCode.UNSET);
+    await waitUntilState(queue, job, 'completed');
+    const warnings = logger.warnings.filter((warning) => warning.includes(`Job ${job.id} of queue "${queueName}"`));
+    expect(warnings).toEqual([expect.stringContaining('could not log the failed attempt')]);
+  }, 30_000);
 });
 
 export async function waitUntilState(queue: Queue, job: Job, state: string, timeoutMs = 10_000): Promise<void> {
