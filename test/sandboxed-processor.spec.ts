@@ -114,6 +114,11 @@ describe('a sandboxed processor wrapped with traceSandboxedProcessor', () => {
       expect(failed.attributes['error.type']).toBe('TypeError');
       expect(failed.events.map((event) => event.name)).toEqual(['task.start', 'exception', 'task.failed']);
       expect(succeeded.attributes).toMatchObject({ attempt: 2, 'messaging.bullmq.job.attempts_made': 1 });
+      // Linked through the Redis client the processor file gave the wrapper.
+      expect(succeeded.links).toEqual([
+        { traceId: failed.traceId, spanId: failed.spanId, attributes: { 'messaging.bullmq.job.attempt': 1 } },
+      ]);
+      expect(task.links).toEqual([]);
       expect(succeeded.status.code).toBe('UNSET');
       // The failed attempt's line reached the job's log through BullMQ's IPC.
       const { logs } = await queue.getJobLogs(retried.id!);

@@ -6,6 +6,7 @@ export type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 export { SpanLevel } from '../levels/span-level.js';
 export { ContextualTaskSpan } from '../strategies/contextual-task-span.js';
 export { DefaultTaskSpan, type TaskSpanOptions } from '../strategies/default-task-span.js';
+export type { RedisListClient } from '../tracing/attempt-links.js';
 export type { TaskTracerLogger } from '../tracing/task-tracer-logger.js';
 export {
   type SandboxedProcessor,

@@ -5,6 +5,7 @@ import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import { DEFAULT_TRACER_NAME, LEVEL_FILTER_ENV } from '../job-tracing.constants.js';
 import { LevelFilter } from '../levels/level-filter.js';
 import { ContextualTaskSpan } from '../strategies/contextual-task-span.js';
+import { type RedisListClient, SANDBOX_LOG_CLIENT } from '../tracing/attempt-links.js';
 import type { TaskTracerLogger } from '../tracing/task-tracer-logger.js';
 import { TaskTracer } from '../tracing/task-tracer.js';
 import { CONSOLE_TASK_TRACER_LOGGER } from './console-task-tracer-logger.js';
@@ -16,6 +17,12 @@ export interface SandboxedTracingOptions extends TaskHooks {
   level?: string;
   /** Name of the OpenTelemetry tracer. Default: `nestjs-job-tracing`. */
   tracerName?: string;
+  /**
+   * A Redis client on the queue's Redis (an ioredis `Redis` or `Cluster`), to link each retried
+   * attempt to the previous one: one LRANGE per retry. BullMQ gives the child no client of its own;
+   * without one, attempts in the child are not linked (their failures still write the log line).
+   */
+  redis?: RedisListClient;
   /** Where the tracer reports its own problems. Default: the console, which BullMQ forwards from the child. */
   logger?: TaskTracerLogger;
 }
@@ -43,7 +50,9 @@ export function traceSandboxedProcessor<T>(
       options.logger ?? CONSOLE_TASK_TRACER_LOGGER,
       { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
     ));
-  const traced = (job: Job, token?: string, signal?: AbortSignal) =>
-    tracerOf().run(makeSpan, job, context.active(), () => processor(job, token, signal));
+  const traced = (job: Job, token?: string, signal?: AbortSignal) => {
+    if (options.redis) Object.defineProperty(job, SANDBOX_LOG_CLIENT, { value: options.redis });
+    return tracerOf().run(makeSpan, job, context.active(), () => processor(job, token, signal));
+  };
   return traced;
 }

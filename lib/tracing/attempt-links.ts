@@ -65,7 +65,7 @@ export async function previousAttemptLink(job: Job, logger: TaskTracerLogger): P
   let lines: unknown;
   try {
     const read = logReaderOf(job);
-    if (!read) return undefined; // e.g. a sandboxed child, which has no Redis client
+    if (!read) return undefined; // e.g. a sandboxed child given no Redis client
     lines = await read(-LINES_READ, -1);
   } catch (error) {
     logger.warn(
@@ -106,18 +106,34 @@ export function parseAttemptLine(line: string): { attempt: number; spanContext: 
 
 type LogReader = (start: number, stop: number) => Promise<unknown>;
 
-interface RedisListClient {
+/** What reading a job's log needs of a Redis client: ioredis's `Redis` and `Cluster` fit. */
+export interface RedisListClient {
   lrange(key: string, start: number, stop: number): Promise<unknown>;
 }
 
+/** Where a sandboxed child's wrapper puts the client it was given: BullMQ's job stand-in there has none. */
+export const SANDBOX_LOG_CLIENT = Symbol('nestjs-job-tracing.sandbox-log-client');
+
+type JobInside = Job & {
+  [SANDBOX_LOG_CLIENT]?: RedisListClient;
+  queue?: { backend?: { client?: unknown }; client?: unknown; toKey?(type: string): string };
+  queueQualifiedName?: string;
+  prefix?: string;
+};
+
 /**
- * One LRANGE on the job's log list, through the worker's own Redis client:
- * `backend.client` in BullMQ 6, `client` in 5. BullMQ's `getJobLogs` would add
- * MULTI, LLEN and EXEC around it.
+ * One LRANGE on the job's log list, through the worker's own Redis client
+ * (`backend.client` in BullMQ 6, `client` in 5), or in a sandboxed child the
+ * client its wrapper was given. BullMQ's `getJobLogs` would add MULTI, LLEN and EXEC.
  */
 function logReaderOf(job: Job): LogReader | undefined {
-  const queue = (job as unknown as { queue?: { backend?: { client?: unknown }; client?: unknown; toKey?(type: string): string } })
-    .queue;
+  const inside = job as JobInside;
+  const sandboxClient = inside[SANDBOX_LOG_CLIENT];
+  if (sandboxClient) {
+    const queueKey = inside.queueQualifiedName ?? `${inside.prefix ?? 'bull'}:${job.queueName}`;
+    return (start, stop) => sandboxClient.lrange(`${queueKey}:${job.id}:logs`, start, stop);
+  }
+  const queue = inside.queue;
   if (!queue || typeof queue.toKey !== 'function') return undefined;
   const clientPromise = (queue.backend?.client ?? queue.client) as Promise<RedisListClient> | undefined;
   if (!clientPromise) return undefined;
