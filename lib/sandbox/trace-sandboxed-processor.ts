@@ -41,18 +41,17 @@ export function traceSandboxedProcessor<T>(
   options: SandboxedTracingOptions = {},
 ): SandboxedProcessor<T> {
   const makeSpan = options.makeSpan ?? new ContextualTaskSpan();
-  let taskTracer: TaskTracer | undefined;
-  // Built on the first job, once the child's SDK has registered its providers.
-  const tracerOf = () =>
-    (taskTracer ??= new TaskTracer(
-      trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
-      LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
-      options.logger ?? CONSOLE_TASK_TRACER_LOGGER,
-      { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
-    ));
+  // Built when the file loads, so a bad level fails the child's start-up, where BullMQ reports it, not every job.
+  // The tracer is OpenTelemetry's proxy: it finds the child's SDK even if that registers later.
+  const taskTracer = new TaskTracer(
+    trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME),
+    LevelFilter.parse(process.env[LEVEL_FILTER_ENV] || options.level || 'info'),
+    options.logger ?? CONSOLE_TASK_TRACER_LOGGER,
+    { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure },
+  );
   const traced = (job: Job, token?: string, signal?: AbortSignal) => {
     if (options.redis) Object.defineProperty(job, SANDBOX_LOG_CLIENT, { value: options.redis });
-    return tracerOf().run(makeSpan, job, context.active(), () => processor(job, token, signal));
+    return taskTracer.run(makeSpan, job, context.active(), () => processor(job, token, signal));
   };
   return traced;
 }

@@ -23,7 +23,7 @@ const WRITE_TIMEOUT_MS = 2_000;
 /** BullMQ's moves (not failures) and UnrecoverableError: no retry follows them, so nothing will read a line. */
 const NOT_RETRIED_ERRORS = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError', 'UnrecoverableError']);
 
-export const PREVIOUS_ATTEMPT_LINK_ATTRIBUTE = 'messaging.bullmq.job.attempt';
+const PREVIOUS_ATTEMPT_LINK_ATTRIBUTE = 'messaging.bullmq.job.attempt';
 
 /** Whether BullMQ may run this job again after `error`. */
 export function mayRetry(job: Job, error: unknown): boolean {
@@ -88,7 +88,7 @@ export async function previousAttemptLink(job: Job, logger: TaskTracerLogger): P
 }
 
 /** Strict: a line of ours either is exactly what `recordFailedAttempt` writes, or is rejected. */
-export function parseAttemptLine(line: string): { attempt: number; spanContext: SpanContext } | { problem: string } {
+function parseAttemptLine(line: string): { attempt: number; spanContext: SpanContext } | { problem: string } {
   if (line.length > MAX_LINE_LENGTH) return { problem: `its log line is over ${MAX_LINE_LENGTH} characters` };
   const match = LINE.exec(line);
   if (!match) return { problem: 'its log line is not in the expected format' };

@@ -3,10 +3,10 @@ import type { Job } from 'bullmq';
 import { jobTiming } from './job-timing.js';
 
 /** No OpenTelemetry messaging convention names these, so they live under `messaging.bullmq.*`. */
-export const JOB_DELAY_ATTRIBUTE = 'messaging.bullmq.job.delay_ms';
-export const JOB_WAIT_ATTRIBUTE = 'messaging.bullmq.job.wait_ms';
-export const JOB_ATTEMPTS_MADE_ATTRIBUTE = 'messaging.bullmq.job.attempts_made';
-export const JOB_STALLED_COUNT_ATTRIBUTE = 'messaging.bullmq.job.stalled_count';
+const JOB_DELAY_ATTRIBUTE = 'messaging.bullmq.job.delay_ms';
+const JOB_WAIT_ATTRIBUTE = 'messaging.bullmq.job.wait_ms';
+const JOB_ATTEMPTS_MADE_ATTRIBUTE = 'messaging.bullmq.job.attempts_made';
+const JOB_STALLED_COUNT_ATTRIBUTE = 'messaging.bullmq.job.stalled_count';
 
 /**
  * What the job's own fields tell about this attempt: its planned delay, its real
