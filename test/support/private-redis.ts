@@ -31,7 +31,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       break;
     } catch (error) {
       monitorClient.disconnect();
-      if (tries > 50) throw error;
+      if (tries > 50) {
+        server.kill('SIGTERM'); // never leave a server of ours behind
+        throw error;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
