@@ -13,6 +13,7 @@ import {
   LEVEL_FILTER_ENV,
   LIBRARY_LOG_CONTEXT,
 } from './job-tracing.constants.js';
+import { InlineProcessorExplorer } from './inline-processor.explorer.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -101,6 +102,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
     providers: [
       ...(root.providers ?? []),
       JobTracingExplorer,
+      InlineProcessorExplorer,
       JobTracingMetadataAccessor,
       QueueStateMetricsRegistrar,
       {

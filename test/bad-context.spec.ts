@@ -222,3 +222,79 @@ describe('malformed propagation style on a job', () => {
     expect(warnings[0].length).toBeLessThan(300);
   });
 });
+
+const LINE_PREFIX = '[nestjs-job-tracing] attempt 1 failed; ';
+const fields = (traceId: string, spanId: string, flags = '01') => `trace_id=${traceId} span_id=${spanId} trace_flags=${flags}`;
+
+/** Lines of ours in a job's log that a retry must reject: appended after attempt 1 failed, so they are the newest. */
+const MALFORMED_RETRY_LINES: Array<[string, string]> = [
+  ['not in the format', `${LINE_PREFIX}garbage`],
+  ['an attempt that is not a number', `[nestjs-job-tracing] attempt one failed; ${fields(TRACE_ID, SPAN_ID)}`],
+  ['an all-zero trace id', LINE_PREFIX + fields('0'.repeat(32), SPAN_ID)],
+  ['an all-zero span id', LINE_PREFIX + fields(TRACE_ID, '0'.repeat(16))],
+  ['upper-case hex', LINE_PREFIX + fields(TRACE_ID.toUpperCase(), SPAN_ID)],
+  ['a short span id', LINE_PREFIX + fields(TRACE_ID, SPAN_ID.slice(2))],
+  ['flags that are not hex', LINE_PREFIX + fields(TRACE_ID, SPAN_ID, 'zz')],
+  ['a second line smuggled after a newline', `${LINE_PREFIX}${fields(TRACE_ID, SPAN_ID)}\n${LINE_PREFIX}${fields(TRACE_ID, SPAN_ID)}`],
+  ['10 KB of padding', `${LINE_PREFIX}${fields(TRACE_ID, SPAN_ID)}${'x'.repeat(10_000)}`],
+];
+
+describe('a malformed or hostile retry context in a job\'s log', () => {
+  let app: INestApplicationContext;
+  let logger: RecordingLogger;
+  let queueName: string;
+  const jobs = new Map<string, Job>();
+
+  beforeAll(async () => {
+    logger = new RecordingLogger();
+    queueName = uniqueQueueName('hostile-retry');
+
+    @Processor(queueName)
+    class FailsOnceProcessor extends WorkerHost {
+      async process(job: Job) {
+        if (job.attemptsMade === 0) throw new Error('first attempt fails');
+        return `ran ${job.name}`;
+      }
+    }
+
+    app = await startApp({ logger, imports: [BullModule.registerQueue({ name: queueName })], providers: [FailsOnceProcessor] });
+    const queue = queueOf(app, queueName);
+    for (const [name] of MALFORMED_RETRY_LINES) {
+      jobs.set(name, await queue.add(name, {}, { attempts: 2, backoff: { type: 'fixed', delay: 3000 } }));
+    }
+    for (const [name, line] of MALFORMED_RETRY_LINES) {
+      const job = jobs.get(name)!;
+      const deadline = Date.now() + 10_000;
+      while ((await queue.getJobState(job.id!)) !== 'delayed') {
+        if (Date.now() > deadline) throw new Error(`job ${job.id} never failed its first attempt`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await job.log(line);
+    }
+    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === 2 * jobs.size, 20_000);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(MALFORMED_RETRY_LINES)('runs attempt 2 of a job whose newest line is %s, unlinked', async (name) => {
+    const job = jobs.get(name)!;
+    expect(await finished(job)).toBe(`ran ${name}`);
+    const second = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+      (span) => span.attributes.task_id === job.id && span.attributes.attempt === 2,
+    );
+    expect(second).toBeDefined();
+    expect(second!.links).toEqual([]);
+    expect(second!.attributes['messaging.bullmq.job.attempts_made']).toBe(1);
+  });
+
+  it('warns once in full for the queue, without echoing the line; the others wait for the summary', () => {
+    const warnings = logger.warnings.filter((warning) => warning.includes(`of queue "${queueName}"`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`Job ${jobs.get(MALFORMED_RETRY_LINES[0][0])!.id} `);
+    expect(warnings[0]).toContain('previous attempt');
+    expect(warnings[0].length).toBeLessThan(300);
+    expect(warnings[0]).not.toContain('garbage');
+  });
+});

@@ -81,7 +81,7 @@ describe('consumer metrics', () => {
     expect(wait.descriptor.unit).toBe('s');
     const [waitPoint] = pointsFor<Histogram>(collected, 'messaging.bullmq.job.wait.duration', queueName);
     expect(waitPoint.attributes).toEqual({ 'messaging.system': 'bullmq', 'messaging.destination.name': queueName });
-    expect(waitPoint.value.count).toBe(3); // one per attempt
+    expect(waitPoint.value.count).toBe(2); // one per job: a retry's wait is its planned backoff, not backlog
 
     // Nothing unbounded: no job id, job name or payload in any attribute set.
     const everyAttribute = JSON.stringify(collected.flatMap((metric) => metric.dataPoints.map((p) => p.attributes)));

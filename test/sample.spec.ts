@@ -99,7 +99,7 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
     for (const task of runs) {
       expect(task.parentSpanId).toBeUndefined();
       expect(task.traceId).not.toBe(upsert.traceId);
-      expect(task.links).toEqual([{ traceId: upsert.traceId, spanId: upsert.spanId }]);
+      expect(task.links.map(({ traceId, spanId }) => ({ traceId, spanId }))).toEqual([{ traceId: upsert.traceId, spanId: upsert.spanId }]);
       expect(task.attributes['messaging.bullmq.job_scheduler.id']).toBe('periodic-digest');
     }
   });

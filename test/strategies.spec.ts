@@ -59,6 +59,7 @@ describe('DefaultTaskSpan', () => {
       'messaging.operation.name': 'process',
       'messaging.destination.name': queueName,
       'messaging.message.id': job.id,
+      'messaging.bullmq.job.wait_ms': expect.any(Number),
     });
     expect(task.status.code).toBe(SpanStatusCode.UNSET);
     // task.start and task.done are DEBUG events: the default INFO filter leaves them out (test/task-hooks.spec.ts).

@@ -11,6 +11,12 @@ export interface JobTracingModuleOptions extends TaskHooks {
   level?: string;
   /** Name of the OpenTelemetry tracer. Default: `nestjs-job-tracing`. */
   tracerName?: string;
+  /**
+   * Strategy per queue for the processors given to `BullModule.registerQueue({ name, processors })`,
+   * which have no class to decorate; `false` leaves that queue's inline processors untraced.
+   * Queues not listed use `makeSpan`.
+   */
+  processors?: Record<string, MakeSpan | false>;
   /** Whether `TracedQueue` wraps `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
   /**

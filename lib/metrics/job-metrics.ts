@@ -34,7 +34,7 @@ interface QueueSeries {
 const seriesByKey = new Map<string, QueueSeries>();
 const instruments = new MeterInstruments(createConsumerInstruments);
 
-/** Consumer-side metrics: every attempt records its processing time, one consumed message and its wait. */
+/** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
 export class JobMetrics {
   private readonly jobName: boolean;
   private readonly failureType: (error: unknown) => string | undefined;

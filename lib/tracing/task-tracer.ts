@@ -26,6 +26,8 @@ import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../l
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
+import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
+import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { recordFailure } from './record-failure.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
@@ -84,6 +86,7 @@ export class TaskTracer {
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
       ...schedulerRunFields(job),
+      ...jobLifecycleAttributes(job),
       ...taskSpan.fields,
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
@@ -92,25 +95,30 @@ export class TaskTracer {
       return context.with(scoped, handler);
     }
 
+    // A first attempt has no previous one: no await, no Redis command.
+    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.retryLinkProblem(job)) : undefined;
+    const links = previousAttempt ? [...(Array.isArray(taskSpan.links) ? taskSpan.links : []), previousAttempt] : taskSpan.links;
     const span = this.tracer.startSpan(
       taskSpan.name,
-      { kind: taskSpan.kind ?? SpanKind.CONSUMER, attributes: fields, links: taskSpan.links },
+      { kind: taskSpan.kind ?? SpanKind.CONSUMER, attributes: fields, links },
       parent,
     );
     const startedAt = performance.now();
     const inSpan = trace.setSpan(scoped, span);
     this.callHook(inSpan, 'onStart', () => this.hooks.onStart(job, span));
+    let result: T;
     try {
-      const result = await context.with(inSpan, handler);
-      this.callHook(inSpan, 'onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
-      return result;
+      result = await context.with(inSpan, handler);
     } catch (error) {
       recordFailure(span, error);
       this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
-      throw error;
-    } finally {
       span.end();
+      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
+      throw error;
     }
+    this.callHook(inSpan, 'onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
+    span.end();
+    return result;
   }
 
   /** The strategy's span and its parent; a strategy that throws or returns nonsense gets the default. */
@@ -186,6 +194,10 @@ export class TaskTracer {
           : trace.setSpanContext(context.active(), tracingContext.toSpanContext());
       },
     };
+  }
+
+  private retryLinkProblem(job: Job): (problem: string) => void {
+    return (problem) => this.contextProblems.reportRetryLink(job, problem);
   }
 
   // Inside the task's scope, so what a hook logs carries the task's fields.

@@ -13,8 +13,8 @@ export interface ReceivedSpan {
   durationMs: number;
   attributes: Record<string, unknown>;
   events: Array<{ name: string; attributes: Record<string, unknown> }>;
+  links: Array<{ traceId: string; spanId: string; attributes: Record<string, unknown> }>;
   status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };
-  links: Array<{ traceId: string; spanId: string }>;
 }
 
 // OTLP/JSON, the encoding of @opentelemetry/exporter-trace-otlp-http (see opentelemetry-proto).
@@ -41,8 +41,8 @@ interface OtlpSpan {
   endTimeUnixNano: string | number;
   attributes?: OtlpKeyValue[];
   events?: Array<{ name: string; attributes?: OtlpKeyValue[] }>;
+  links?: Array<{ traceId: string; spanId: string; attributes?: OtlpKeyValue[] }>;
   status?: { code?: number; message?: string };
-  links?: Array<{ traceId: string; spanId: string }>;
 }
 interface OtlpTraceRequest {
   resourceSpans?: Array<{
@@ -100,8 +100,8 @@ function decodeTraceRequest(request: OtlpTraceRequest): ReceivedSpan[] {
           durationMs: Number((BigInt(span.endTimeUnixNano) - startNs) / 1000n) / 1000,
           attributes: decodeAttributes(span.attributes),
           events: (span.events ?? []).map((event) => ({ name: event.name, attributes: decodeAttributes(event.attributes) })),
+          links: (span.links ?? []).map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: decodeAttributes(link.attributes) })),
           status: { code: STATUS[span.status?.code ?? 0], message: span.status?.message || undefined },
-          links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
         };
       }),
     );
