@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { INestApplicationContext } from '@nestjs/common';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { Job } from 'bullmq';
-import { ContextualTaskSpan, TraceTask } from '../lib/index.js';
+import { type Job, Queue } from 'bullmq';
+import { ContextualTaskSpan, TraceTask, TracedQueue, TracingContext } from '../lib/index.js';
 import { startApp } from './support/app.js';
-import { finished, queueOf, uniqueQueueName } from './support/queues.js';
+import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
 import { RecordingLogger } from './support/recording-logger.js';
 import { setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
 
@@ -102,5 +103,51 @@ describe('stored trace context, in every shape that continues the trace', () => 
     expect(seen.tracestate).toBe('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
     expect(seen.rojo).toBe('00f067aa0ba902b7');
     expect(taskSpanOf(job).parentSpanContext?.traceState?.serialize()).toBe('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
+  });
+});
+
+describe('the stored context TracedQueue writes', () => {
+  let queue: Queue;
+
+  beforeAll(() => {
+    queue = new Queue(uniqueQueueName('writes'), { connection: redisConnection() });
+  });
+  afterAll(async () => {
+    propagation.disable();
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    await queue.obliterate({ force: true });
+    await queue.close();
+  });
+
+  const metadataOf = async (job: Job) => (await queue.getJob(job.id!))!.opts.telemetry?.metadata;
+
+  it('is, for a plain W3C context, exactly the JSON of the carrier, byte for byte', async () => {
+    const job = await trace.getTracer('test').startActiveSpan('request', async (span) => {
+      const added = await new TracedQueue(queue).add('job', {});
+      span.end();
+      return added;
+    });
+    const [send] = spansNamed(exporter.getFinishedSpans(), `send ${queue.name}`);
+    const { traceId, spanId } = send.spanContext();
+    expect(await metadataOf(job)).toBe(JSON.stringify({ traceparent: `00-${traceId}-${spanId}-01` }));
+  });
+
+  it('is the JSON of whatever else the propagator writes, tracestate and baggage included', async () => {
+    propagation.disable();
+    propagation.setGlobalPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    );
+    const explicit = TracingContext.fromCarrier({ traceparent: TRACEPARENT, tracestate: 'rojo=1' });
+    const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ tenant: { value: 'a "quoted" value' } }));
+    const job = await context.with(withBaggage, () =>
+      new TracedQueue(queue, { producerSpan: false }).add('job', {}, { tracingContext: explicit }),
+    );
+    const metadata = (await metadataOf(job))!;
+    expect(JSON.parse(metadata)).toEqual({
+      traceparent: TRACEPARENT,
+      tracestate: 'rojo=1',
+      baggage: `tenant=${encodeURIComponent('a "quoted" value')}`,
+    });
+    expect(metadata).toBe(JSON.stringify(JSON.parse(metadata)));
   });
 });

@@ -3,7 +3,7 @@ import type { Job, JobsOptions } from 'bullmq';
 import { MAX_STORED_CONTEXT_LENGTH } from '../job-tracing.constants.js';
 import { type TraceCarrier, TracingContext } from './tracing-context.js';
 import { ValidatedTraceState } from './validated-trace-state.js';
-import { parseTraceparentV00, TRACEPARENT_V00_LENGTH } from './w3c-trace-context.js';
+import { isTraceparentV00, readTraceparentV00, TRACEPARENT_V00_LENGTH } from './w3c-trace-context.js';
 
 /**
  * The trace context a job carries in BullMQ's own telemetry slot,
@@ -35,11 +35,15 @@ export function readStoredContext(job: Job): StoredContextResult {
 
 /** The common shape, validated in place; undefined for anything else, which readCarrier then reads. */
 function readPlainTraceparent(metadata: string): StoredContextResult | undefined {
-  if (metadata.length !== PLAIN_LENGTH || !metadata.startsWith(PLAIN_PREFIX) || !metadata.endsWith(PLAIN_SUFFIX)) {
+  if (
+    metadata.length !== PLAIN_LENGTH ||
+    !metadata.startsWith(PLAIN_PREFIX) ||
+    !metadata.endsWith(PLAIN_SUFFIX) ||
+    !isTraceparentV00(metadata, PLAIN_PREFIX.length)
+  ) {
     return undefined;
   }
-  const parsed = parseTraceparentV00(metadata, PLAIN_PREFIX.length);
-  if (!parsed) return undefined;
+  const parsed = readTraceparentV00(metadata, PLAIN_PREFIX.length);
   const stored = new TracingContext(parsed.traceId, parsed.spanId, parsed.traceFlags);
   return { context: stored, parent: trace.setSpanContext(ROOT_CONTEXT, remoteParentOf(stored)) };
 }
@@ -96,7 +100,14 @@ export function serializeContext(ctx: Context): string | undefined {
     }
     Object.assign(carrier, TracingContext.fromSpanContext(spanContext).toCarrier());
   }
-  return JSON.stringify(carrier);
+  // The usual carrier, written as JSON.stringify would write it, without the encoder: nothing in it needs escaping.
+  return isPlainTraceparent(carrier) ? PLAIN_PREFIX + carrier.traceparent + PLAIN_SUFFIX : JSON.stringify(carrier);
+}
+
+function isPlainTraceparent(carrier: TraceCarrier): boolean {
+  for (const key in carrier) if (key !== 'traceparent') return false;
+  const traceparent = carrier.traceparent;
+  return traceparent?.length === TRACEPARENT_V00_LENGTH && isTraceparentV00(traceparent);
 }
 
 /** The job options with `metadata` set, unless the caller set one already or asked BullMQ to omit it. */

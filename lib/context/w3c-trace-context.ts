@@ -91,24 +91,32 @@ export const TRACEPARENT_V00_LENGTH = 55;
 
 /**
  * The common case checked character by character, without splitting or regular
- * expressions: a version-00 traceparent at `start` of `text`, with a valid trace
- * id, span id and flags. Undefined for anything else, which parseTraceparent
- * then accepts or explains.
+ * expressions: whether the 55 characters of `text` from `start` are a version-00
+ * traceparent with a valid trace id, span id and flags. What follows them is the
+ * caller's to check. Anything else is left to parseTraceparent, which accepts or
+ * explains it.
  */
-export function parseTraceparentV00(text: string, start = 0): ParsedTraceparent | undefined {
-  if (text.length < start + TRACEPARENT_V00_LENGTH) return undefined;
-  if (text.charCodeAt(start) !== ZERO || text.charCodeAt(start + 1) !== ZERO) return undefined;
-  if (text.charCodeAt(start + 2) !== DASH || text.charCodeAt(start + 35) !== DASH || text.charCodeAt(start + 52) !== DASH) {
-    return undefined;
-  }
-  if (!isLowerHexId(text, start + 3, start + 35) || !isLowerHexId(text, start + 36, start + 52)) return undefined;
-  const flagsHigh = hexValue(text.charCodeAt(start + 53));
-  const flagsLow = hexValue(text.charCodeAt(start + 54));
-  if (flagsHigh < 0 || flagsLow < 0) return undefined;
+export function isTraceparentV00(text: string, start = 0): boolean {
+  return (
+    text.length >= start + TRACEPARENT_V00_LENGTH &&
+    text.charCodeAt(start) === ZERO &&
+    text.charCodeAt(start + 1) === ZERO &&
+    text.charCodeAt(start + 2) === DASH &&
+    isLowerHexId(text, start + 3, start + 35) &&
+    text.charCodeAt(start + 35) === DASH &&
+    isLowerHexId(text, start + 36, start + 52) &&
+    text.charCodeAt(start + 52) === DASH &&
+    hexValue(text.charCodeAt(start + 53)) >= 0 &&
+    hexValue(text.charCodeAt(start + 54)) >= 0
+  );
+}
+
+/** The fields of a traceparent that isTraceparentV00 accepted at `start`. */
+export function readTraceparentV00(text: string, start = 0): ParsedTraceparent {
   return {
     traceId: text.slice(start + 3, start + 35),
     spanId: text.slice(start + 36, start + 52),
-    traceFlags: flagsHigh * 16 + flagsLow,
+    traceFlags: hexValue(text.charCodeAt(start + 53)) * 16 + hexValue(text.charCodeAt(start + 54)),
   };
 }
 
