@@ -154,7 +154,10 @@ function median(numbers: number[]): number {
 interface MicroResult {
   key: string;
   label: string;
+  /** Median across rounds. */
   micros: number;
+  /** Least across rounds. */
+  least: number;
 }
 
 /** The figures of one mode, medians across rounds: what bench/results.json holds. */
@@ -283,11 +286,11 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
       ' (the hash turns from a listpack into a hashtable).',
     ...perRound,
     '',
-    '## Where the time goes, without Redis (CPU us per call, median of interleaved rounds)',
+    '## Where the time goes, without Redis (CPU us per call, interleaved rounds; `node bench/dist/micro.js --table`)',
     '',
-    '| case | CPU us/call |',
-    '|---|---|',
-    ...microResults.map(({ label, micros }) => `| ${label} | ${micros.toFixed(2)} |`),
+    '| case | median | least |',
+    '|---|---|---|',
+    ...microResults.map(({ label, micros, least }) => `| ${label} | ${micros.toFixed(2)} | ${least.toFixed(2)} |`),
     ...(soakRss
       ? [
           '',

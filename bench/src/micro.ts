@@ -1,7 +1,8 @@
 // Where the per-job time goes without Redis: the library's wrapper and its parts,
 // against a bare span, in CPU microseconds per call. Runs in its own process for a
-// clean global state; every case is measured in interleaved rounds, and the median
-// is printed, as JSON, in the order of CASES.
+// clean global state; every case is measured in interleaved rounds (in alternating
+// order), and the median and the least are printed, as JSON, in the order of CASES.
+// On a shared machine, interference only adds time: the least is the steadier figure.
 //   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--table]
 // --prototypes adds the phase-2 candidates of issue 9 (prototype/task-tracer-prototype.ts).
 import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
@@ -214,11 +215,15 @@ const selected = only ? candidates.filter((c) => only.includes(c.key)) : candida
 for (const { call } of selected) await cpuMicrosPerCall(call, ITERATIONS / 5); // warm-up
 const samples = new Map<string, number[]>(selected.map(({ key }) => [key, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const { key, call } of selected) samples.get(key)!.push(await cpuMicrosPerCall(call, ITERATIONS));
+  const order = round % 2 ? [...selected].reverse() : selected;
+  for (const { key, call } of order) samples.get(key)!.push(await cpuMicrosPerCall(call, ITERATIONS));
 }
-const results = selected.map(({ key, label }) => ({ key, label, micros: median(samples.get(key)!) }));
+const results = selected.map(({ key, label }) => ({ key, label, micros: median(samples.get(key)!), least: Math.min(...samples.get(key)!) }));
 if (values.table) {
-  for (const { key, label, micros } of results) console.log(`${micros.toFixed(2).padStart(7)}  ${key.padEnd(34)} ${label}`);
+  console.log(' median    least  case');
+  for (const { key, label, micros, least } of results) {
+    console.log(`${micros.toFixed(2).padStart(7)}  ${least.toFixed(2).padStart(7)}  ${key.padEnd(34)} ${label}`);
+  }
 } else {
   process.stdout.write(JSON.stringify(results));
 }
