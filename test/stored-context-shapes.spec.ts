@@ -31,18 +31,26 @@ const CONTINUED: Array<[string, string, { traceFlags: string; traceState?: strin
     JSON.stringify({ traceparent: TRACEPARENT, tracestate: ' congo=t61rcWkgMzE, ,rojo=00f067aa0ba902b7 ' }),
     { traceFlags: '01', traceState: ' congo=t61rcWkgMzE, ,rojo=00f067aa0ba902b7 ' },
   ],
+  ['baggage beside the W3C headers', JSON.stringify({ traceparent: TRACEPARENT, baggage: 'tenant=acme' }), { traceFlags: '01' }],
 ];
 
 /** What the handler saw: the W3C headers its own outgoing calls would carry, and one trace state entry. */
 interface Seen {
   traceparent?: string;
   tracestate?: string;
+  baggage?: string;
   rojo?: string;
+  tenant?: string;
 }
 
 let exporter: InMemorySpanExporter;
 beforeAll(() => {
   exporter = setupTracing();
+  // As an application that propagates baggage too would set it up.
+  propagation.disable();
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
 });
 
 describe('stored trace context, in every shape that continues the trace', () => {
@@ -61,7 +69,11 @@ describe('stored trace context, in every shape that continues the trace', () => 
       async process(): Promise<Seen> {
         const carrier: Record<string, string> = {};
         propagation.inject(context.active(), carrier);
-        return { ...carrier, rojo: trace.getActiveSpan()?.spanContext().traceState?.get('rojo') };
+        return {
+          ...carrier,
+          rojo: trace.getActiveSpan()?.spanContext().traceState?.get('rojo'),
+          tenant: propagation.getActiveBaggage()?.getEntry('tenant')?.value,
+        };
       }
     }
 
@@ -104,6 +116,13 @@ describe('stored trace context, in every shape that continues the trace', () => 
     expect(seen.rojo).toBe('00f067aa0ba902b7');
     expect(taskSpanOf(job).parentSpanContext?.traceState?.serialize()).toBe('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
   });
+
+  it('restores the stored baggage for the job, through the application’s propagator', async () => {
+    const seen = (await finished(jobs.get('baggage beside the W3C headers')!)) as Seen;
+    expect(seen.tenant).toBe('acme');
+    expect(seen.baggage).toBe('tenant=acme');
+    expect(seen.tracestate).toBeUndefined();
+  });
 });
 
 describe('the stored context TracedQueue writes', () => {
@@ -113,8 +132,6 @@ describe('the stored context TracedQueue writes', () => {
     queue = new Queue(uniqueQueueName('writes'), { connection: redisConnection() });
   });
   afterAll(async () => {
-    propagation.disable();
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     await queue.obliterate({ force: true });
     await queue.close();
   });
@@ -133,10 +150,6 @@ describe('the stored context TracedQueue writes', () => {
   });
 
   it('is the JSON of whatever else the propagator writes, tracestate and baggage included', async () => {
-    propagation.disable();
-    propagation.setGlobalPropagator(
-      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-    );
     const explicit = TracingContext.fromCarrier({ traceparent: TRACEPARENT, tracestate: 'rojo=1' });
     const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ tenant: { value: 'a "quoted" value' } }));
     const job = await context.with(withBaggage, () =>

@@ -22,6 +22,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     out: { type: 'string', default: fileURLToPath(new URL('../RESULTS.md', import.meta.url)) },
     json: { type: 'string', default: fileURLToPath(new URL('../results.json', import.meta.url)) },
+    // For a quick check of the Redis modes only: the micro benchmark takes a minute or two.
+    'skip-micro': { type: 'boolean', default: false },
   },
 });
 const FIGURES: Array<[keyof MeasuredRound, string, number]> = [
@@ -58,8 +60,10 @@ try {
   process.exit(1);
 }
 
-const micro = JSON.parse((await run(process.execPath, [script('micro.js')], { maxBuffer: 1 << 20 })).stdout) as MicroResult[];
-console.log('micro (CPU us per call, no Redis):', micro.map(({ key, micros }) => `${key}=${micros.toFixed(2)}`).join(' '));
+const micro = values['skip-micro']
+  ? []
+  : (JSON.parse((await run(process.execPath, [script('micro.js')], { maxBuffer: 1 << 20 })).stdout) as MicroResult[]);
+if (micro.length) console.log('micro (CPU us per call, no Redis):', micro.map(({ key, micros }) => `${key}=${micros.toFixed(2)}`).join(' '));
 
 const results: MeasuredRound[][] = [];
 for (let round = 1; round <= rounds; round++) {
@@ -72,7 +76,7 @@ for (let round = 1; round <= rounds; round++) {
       .map((m) => {
         const added = addedCpu(measured, m.mode);
         const overFloor = addedOverFloor(measured, m.mode);
-        return `${m.mode} ${m.cpuMicrosPerJob.toFixed(1)}us (+${added.toFixed(1)}, ${overFloor.toFixed(2)}x floor)`;
+        return `${m.mode} ${m.cpuMicrosPerJob.toFixed(1)}us (${signed(added, 1)}, ${multiple(overFloor)} floor)`;
       })
       .join(', '),
   );
@@ -145,8 +149,10 @@ function script(name: string): string {
   return fileURLToPath(new URL(name, import.meta.url));
 }
 
+/** Of the rounds that have a figure (NaN: none). */
 function median(numbers: number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
+  const sorted = numbers.filter((number) => !Number.isNaN(number)).sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
@@ -183,8 +189,10 @@ function addedCpu(round: MeasuredRound[], mode: Mode): number {
   return of(round, mode)!.cpuMicrosPerJob - (of(round, BASELINE)?.cpuMicrosPerJob ?? NaN);
 }
 
+/** NaN in a round where the floor cost nothing measurable over `none`: noise, and no base for a multiple. */
 function addedOverFloor(round: MeasuredRound[], mode: Mode): number {
-  return addedCpu(round, mode) / addedCpu(round, FLOOR);
+  const floorAdded = addedCpu(round, FLOOR);
+  return floorAdded > 0 ? addedCpu(round, mode) / floorAdded : NaN;
 }
 
 function ratio(round: MeasuredRound[], mode: Mode, key: keyof MeasuredRound): number {
@@ -197,7 +205,7 @@ function figure(value: number): number | null {
   return Number.isFinite(value) ? Number(value.toFixed(3)) : null;
 }
 
-function summarize(all: MeasuredRound[][]): { command: string; date: string; rounds: number; jobs: number; modes: Record<string, ModeSummary> } {
+function summarize(all: MeasuredRound[][]) {
   const perMode = (mode: Mode, pick: (round: MeasuredRound[]) => number) => figure(median(all.map(pick)));
   const summaries = Object.fromEntries(
     modes.map((mode): [string, ModeSummary] => [
@@ -214,15 +222,31 @@ function summarize(all: MeasuredRound[][]): { command: string; date: string; rou
       },
     ]),
   );
-  return { command: commandLine(), date: new Date().toISOString(), rounds, jobs, modes: summaries };
+  return { command: commandLine(), date: new Date().toISOString(), rounds, jobs, modes: summaries, measuredRounds: all };
 }
 
 function commandLine(): string {
   return (
     `npm run bench -- --jobs=${jobs} --concurrency=${concurrency} --rounds=${rounds} --warmup=${warmup}` +
     (values.modes !== MODES.join(',') ? ` --modes=${values.modes}` : '') +
-    (values.soak !== '0' ? ` --soak=${values.soak}` : '')
+    (values.soak !== '0' ? ` --soak=${values.soak}` : '') +
+    (values['skip-micro'] ? ' --skip-micro' : '')
   );
+}
+
+function microSection(microResults: MicroResult[]): string[] {
+  return [
+    '',
+    '## Where the time goes, without Redis (CPU us per call, interleaved rounds; `node bench/dist/micro.js --table`)',
+    '',
+    '| case | median | least |',
+    '|---|---|---|',
+    ...microResults.map(({ label, micros, least }) => `| ${label} | ${micros.toFixed(2)} | ${least.toFixed(2)} |`),
+  ];
+}
+
+function multiple(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}x` : '-';
 }
 
 function signed(value: number, digits: number): string {
@@ -239,8 +263,7 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
     });
     const added = median(all.map((round) => addedCpu(round, mode)));
     const overFloor = median(all.map((round) => addedOverFloor(round, mode)));
-    const multiple = mode !== BASELINE && Number.isFinite(overFloor) ? `${overFloor.toFixed(2)}x` : '-';
-    return `| ${mode} | ${cells.join(' | ')} | ${signed(added, 1)} | ${multiple} |`;
+    return `| ${mode} | ${cells.join(' | ')} | ${signed(added, 1)} | ${mode === BASELINE ? '-' : multiple(overFloor)} |`;
   });
   const hasFloor = modes.includes(FLOOR) && modes.includes(BASELINE);
   const tracedModes = modes.filter((mode) => mode !== BASELINE && mode !== FLOOR);
@@ -249,16 +272,17 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
         '',
         "## Added CPU as a multiple of the floor's, per round",
         '',
-        `CPU us/job over \`none\`, divided by the floor's over \`none\` in the same round; the floor's own added CPU in the first column.`,
+        `CPU us/job over \`none\`, divided by the floor's over \`none\` in the same round; the floor's own added CPU in the first column.` +
+          " A round where the floor's added CPU is not above zero (noise) has no multiples, and the medians leave it out.",
         '',
         `| round | floor added us/job | ${tracedModes.join(' | ')} |`,
         `|${'---|'.repeat(tracedModes.length + 2)}`,
         ...all.map(
           (round, index) =>
-            `| ${index + 1} | ${signed(addedCpu(round, FLOOR), 1)} | ${tracedModes.map((mode) => `${addedOverFloor(round, mode).toFixed(2)}x`).join(' | ')} |`,
+            `| ${index + 1} | ${signed(addedCpu(round, FLOOR), 1)} | ${tracedModes.map((mode) => multiple(addedOverFloor(round, mode))).join(' | ')} |`,
         ),
         `| median | ${signed(median(all.map((round) => addedCpu(round, FLOOR))), 1)} | ${tracedModes
-          .map((mode) => `${median(all.map((round) => addedOverFloor(round, mode))).toFixed(2)}x`)
+          .map((mode) => multiple(median(all.map((round) => addedOverFloor(round, mode)))))
           .join(' | ')} |`,
       ]
     : [];
@@ -285,12 +309,7 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
       ` value outgrows hash-max-listpack-value (${listpackValue} here), as \`opts\` does when it carries a stored trace context` +
       ' (the hash turns from a listpack into a hashtable).',
     ...perRound,
-    '',
-    '## Where the time goes, without Redis (CPU us per call, interleaved rounds; `node bench/dist/micro.js --table`)',
-    '',
-    '| case | median | least |',
-    '|---|---|---|',
-    ...microResults.map(({ label, micros, least }) => `| ${label} | ${micros.toFixed(2)} | ${least.toFixed(2)} |`),
+    ...(microResults.length ? microSection(microResults) : []),
     ...(soakRss
       ? [
           '',

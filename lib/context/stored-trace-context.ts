@@ -71,10 +71,9 @@ function readCarrier(metadata: string): StoredContextResult {
 }
 
 function toParentContext(stored: TracingContext, carrier: TraceCarrier): Context {
-  // Other headers (baggage) need the application's propagator; plain W3C needs nothing else.
-  const base = Object.keys(carrier).some((key) => !W3C_HEADERS.has(key))
-    ? propagation.extract(ROOT_CONTEXT, carrier)
-    : ROOT_CONTEXT;
+  // Other headers (baggage) need the application's propagator; the W3C ones are read already, and not parsed again.
+  const others = Object.entries(carrier).filter(([key]) => !W3C_HEADERS.has(key));
+  const base = others.length ? propagation.extract(ROOT_CONTEXT, Object.fromEntries(others)) : ROOT_CONTEXT;
   return trace.setSpanContext(base, remoteParentOf(stored));
 }
 

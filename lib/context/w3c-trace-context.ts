@@ -112,7 +112,7 @@ export function isTraceparentV00(text: string, start = 0): boolean {
 }
 
 /** The fields of a traceparent that isTraceparentV00 accepted at `start`. */
-export function readTraceparentV00(text: string, start = 0): ParsedTraceparent {
+export function readTraceparentV00(text: string, start: number): ParsedTraceparent {
   return {
     traceId: text.slice(start + 3, start + 35),
     spanId: text.slice(start + 36, start + 52),
