@@ -5,7 +5,7 @@
 // On a shared machine, interference only adds time: the least is the steadier figure.
 //   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--table]
 // --prototypes adds the phase-2 candidates of issue 9 (prototype/task-tracer-prototype.ts).
-import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -74,6 +74,9 @@ const ALL_SWITCHES: PrototypeSwitches = {
   eventsAtDebug: true,
   noHookClosures: true,
 };
+const SCRATCH_KEY = createContextKey('micro scratch');
+// Events on one long-lived span: the SDK keeps the latest 128 and counts the others dropped, at the same cost per event.
+const eventSpan = tracer.startSpan('events');
 const defaultSpan = new DefaultTaskSpan();
 const contextualSpan = new ContextualTaskSpan();
 const debugSpan = new DefaultTaskSpan({ level: SpanLevel.DEBUG });
@@ -139,6 +142,9 @@ const CASES: Case[] = [
       });
     },
   },
+  { key: 'asyncLayer', label: 'part: one more async function awaiting the handler', call: async () => await handler() },
+  { key: 'contextCopy', label: 'part: one more context (Context.setValue)', call: () => ROOT_CONTEXT.setValue(SCRATCH_KEY, job) },
+  { key: 'eventOnly', label: 'part: one span event with one attribute', call: () => eventSpan.addEvent('task.done', { latency_ms: 1 }) },
   { key: 'defaultTaskSpan', label: 'TaskTracer.run, DefaultTaskSpan', call: traced(taskTracer, defaultSpan) },
   { key: 'defaultNoEvents', label: 'TaskTracer.run, DefaultTaskSpan, no-op onStart/onSuccess', call: traced(noEventsTracer, defaultSpan) },
   { key: 'defaultFiltered', label: 'TaskTracer.run, DEBUG span under an INFO filter (not recorded)', call: traced(taskTracer, debugSpan) },
