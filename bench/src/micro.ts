@@ -3,21 +3,47 @@
 // clean global state; every case is measured in interleaved rounds (in alternating
 // order), and the median and the least are printed, as JSON, in the order of CASES.
 // On a shared machine, interference only adds time: the least is the steadier figure.
-//   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--table]
+//   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--before=DIR] [--table]
 // --prototypes adds the phase-2 candidates of issue 9 (prototype/task-tracer-prototype.ts).
+// --before=DIR measures the library's cases against a copy of an earlier dist/ too, in the same process.
+// DIR must lie inside the repository, so that it resolves the same node_modules (bench/dist is ignored by git):
+//   git stash; npm run build; cp -r dist bench/dist/before; git stash pop; npm run bench  (or npm run build && tsc -p bench)
+//   node bench/dist/micro.js --before=bench/dist/before --table
 import { type Attributes, context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Job, Queue } from 'bullmq';
-import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, type MakeSpan, SpanLevel, TracedQueue } from 'nestjs-job-tracing';
+import type { MakeSpan } from 'nestjs-job-tracing';
+import * as currentIndex from 'nestjs-job-tracing';
+import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, SpanLevel } from 'nestjs-job-tracing';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
 import { type PrototypeSwitches, TaskTracerPrototype } from './prototype/task-tracer-prototype.js';
 // Internal on purpose: this measures the per-job layer itself, which the package does not export.
-import { readStoredContext, serializeContext, withStoredContext } from '../../dist/context/stored-trace-context.js';
-import { JobTracingExplorer } from '../../dist/job-tracing.explorer.js';
-import { TaskTracer } from '../../dist/tracing/task-tracer.js';
+import * as currentStoredContext from '../../dist/context/stored-trace-context.js';
+import * as currentExplorer from '../../dist/job-tracing.explorer.js';
+import * as currentTaskTracer from '../../dist/tracing/task-tracer.js';
+
+interface Lib {
+  index: typeof currentIndex;
+  storedContext: typeof currentStoredContext;
+  explorer: typeof currentExplorer;
+  taskTracer: typeof currentTaskTracer;
+}
+const currentLib: Lib = { index: currentIndex, storedContext: currentStoredContext, explorer: currentExplorer, taskTracer: currentTaskTracer };
+
+async function loadLib(dist: string): Promise<Lib> {
+  const load = (path: string) => import(pathToFileURL(resolve(dist, path)).href);
+  return {
+    index: await load('index.js'),
+    storedContext: await load('context/stored-trace-context.js'),
+    explorer: await load('job-tracing.explorer.js'),
+    taskTracer: await load('tracing/task-tracer.js'),
+  };
+}
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +51,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     only: { type: 'string' },
     prototypes: { type: 'boolean', default: false },
+    before: { type: 'string' },
     table: { type: 'boolean', default: false },
   },
 });
@@ -62,9 +89,7 @@ const taskAttributes = (): Attributes => ({
   'messaging.message.id': job.id,
 });
 
-const taskTracer = new TaskTracer(tracer, infoFilter, quietLogger);
-const noEventsTracer = new TaskTracer(tracer, infoFilter, quietLogger, { onStart() {}, onSuccess() {} });
-const traced = (tracerToUse: { run: TaskTracer['run'] }, makeSpan: MakeSpan) => () =>
+const traced = (tracerToUse: { run: TaskTracerPrototype['run'] }, makeSpan: MakeSpan) => () =>
   tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
 const prototype = (switches: PrototypeSwitches, filter = infoFilter) => new TaskTracerPrototype(tracer, filter, quietLogger, switches);
 const ALL_SWITCHES: PrototypeSwitches = {
@@ -83,8 +108,6 @@ const debugSpan = new DefaultTaskSpan({ level: SpanLevel.DEBUG });
 
 // The enqueue side against a stand-in for Queue.add that resolves at once: the wrapper's cost only.
 const standInQueue = { name: 'micro', add: async () => ({ id: '1' }), addBulk: async () => [] } as unknown as Queue;
-const tracedQueue = new TracedQueue(standInQueue);
-const tracedQueueNoSpan = new TracedQueue(standInQueue, { producerSpan: false });
 const producerAttributes = (): Attributes => ({
   'messaging.system': 'bullmq',
   'messaging.operation.type': 'send',
@@ -94,14 +117,6 @@ const producerAttributes = (): Attributes => ({
 const spanContext = () => trace.setSpan(ROOT_CONTEXT, tracer.startSpan('producer'));
 const activeSpanContext = spanContext();
 
-// Request-scoped processors: @nestjs/bullmq decorates the processor again for every job.
-const explorer = new JobTracingExplorer(
-  undefined as never,
-  { getProviders: () => [] } as never,
-  undefined as never,
-  taskTracer,
-  {},
-);
 const processor = async (_job: Job) => 'done';
 
 interface Case {
@@ -145,18 +160,9 @@ const CASES: Case[] = [
   { key: 'asyncLayer', label: 'part: one more async function awaiting the handler', call: async () => await handler() },
   { key: 'contextCopy', label: 'part: one more context (Context.setValue)', call: () => ROOT_CONTEXT.setValue(SCRATCH_KEY, job) },
   { key: 'eventOnly', label: 'part: one span event with one attribute', call: () => eventSpan.addEvent('task.done', { latency_ms: 1 }) },
-  { key: 'defaultTaskSpan', label: 'TaskTracer.run, DefaultTaskSpan', call: traced(taskTracer, defaultSpan) },
-  { key: 'defaultNoEvents', label: 'TaskTracer.run, DefaultTaskSpan, no-op onStart/onSuccess', call: traced(noEventsTracer, defaultSpan) },
-  { key: 'defaultFiltered', label: 'TaskTracer.run, DEBUG span under an INFO filter (not recorded)', call: traced(taskTracer, debugSpan) },
-  { key: 'contextualTaskSpan', label: 'TaskTracer.run, ContextualTaskSpan', call: traced(taskTracer, contextualSpan) },
-  // Reading the stored context.
-  { key: 'jsonParse', label: 'JSON.parse of the stored context', call: () => JSON.parse((job.opts.telemetry as { metadata: string }).metadata) },
-  { key: 'readStoredContext', label: 'readStoredContext, traceparent only', call: () => readStoredContext(job) },
-  { key: 'readStoredContextTraceState', label: 'readStoredContext, traceparent + tracestate', call: () => readStoredContext(jobWithTraceState) },
-  // The enqueue side.
+  ...libCases(currentLib),
+  { key: 'jsonParse', label: 'part: JSON.parse of the stored context', call: () => JSON.parse((job.opts.telemetry as { metadata: string }).metadata) },
   { key: 'plainAdd', label: 'enqueue: stand-in Queue.add', call: () => standInQueue.add('job', {}) },
-  { key: 'tracedAdd', label: 'enqueue: TracedQueue.add (producer span)', call: () => tracedQueue.add('job', {}) },
-  { key: 'tracedAddNoSpan', label: 'enqueue: TracedQueue.add, producerSpan: false', call: () => tracedQueueNoSpan.add('job', {}) },
   {
     key: 'producerSpan',
     label: 'enqueue part: producer span with its 4 attributes, started and ended',
@@ -167,16 +173,47 @@ const CASES: Case[] = [
     },
   },
   { key: 'contextWith', label: 'enqueue part: context.with around the add', call: () => context.with(activeSpanContext, standInQueue.add, standInQueue, 'job', {}) },
-  { key: 'serializeContext', label: 'enqueue part: serializeContext', call: () => serializeContext(activeSpanContext) },
-  { key: 'withStoredContext', label: 'enqueue part: withStoredContext', call: () => withStoredContext(undefined, '{"traceparent":"x"}') },
-  // Request-scoped processors.
-  { key: 'decoratePerJob', label: 'request-scoped: explorer.decorate per job', call: () => explorer.decorate(processor) },
   {
     key: 'defineLength',
     label: 'request-scoped part: defineProperty(length) on a new closure',
     call: () => Object.defineProperty((_job: Job) => processor(_job), 'length', { value: 1 }),
   },
 ];
+
+/** The cases that run the library's code, for the library at hand or (with --before) an earlier build of it. */
+function libCases(lib: Lib, suffix = ''): Case[] {
+  const { TaskTracer } = lib.taskTracer;
+  const { readStoredContext, serializeContext, withStoredContext } = lib.storedContext;
+  const { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, SpanLevel, TracedQueue } = lib.index;
+  const info = LevelFilter.parse('info');
+  const taskTracer = new TaskTracer(tracer, info, quietLogger);
+  const noEventsTracer = new TaskTracer(tracer, info, quietLogger, { onStart() {}, onSuccess() {} });
+  const run = (tracerToUse: InstanceType<typeof TaskTracer>, makeSpan: MakeSpan) => () =>
+    tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
+  const tracedQueue = new TracedQueue(standInQueue);
+  const tracedQueueNoSpan = new TracedQueue(standInQueue, { producerSpan: false });
+  // Request-scoped processors: @nestjs/bullmq decorates the processor again for every job.
+  const explorer = new lib.explorer.JobTracingExplorer(undefined as never, { getProviders: () => [] } as never, undefined as never, taskTracer, {});
+  const cases: Case[] = [
+    { key: 'defaultTaskSpan', label: 'TaskTracer.run, DefaultTaskSpan', call: run(taskTracer, new DefaultTaskSpan()) },
+    { key: 'defaultNoEvents', label: 'TaskTracer.run, DefaultTaskSpan, no-op onStart/onSuccess', call: run(noEventsTracer, new DefaultTaskSpan()) },
+    {
+      key: 'defaultFiltered',
+      label: 'TaskTracer.run, DEBUG span under an INFO filter (not recorded)',
+      call: run(taskTracer, new DefaultTaskSpan({ level: SpanLevel.DEBUG })),
+    },
+    { key: 'contextualTaskSpan', label: 'TaskTracer.run, ContextualTaskSpan', call: run(taskTracer, new ContextualTaskSpan()) },
+    { key: 'readStoredContext', label: 'readStoredContext, traceparent only', call: () => readStoredContext(job) },
+    { key: 'readStoredContextTraceState', label: 'readStoredContext, traceparent + tracestate', call: () => readStoredContext(jobWithTraceState) },
+    { key: 'tracedAdd', label: 'enqueue: TracedQueue.add (producer span)', call: () => tracedQueue.add('job', {}) },
+    { key: 'tracedAddNoSpan', label: 'enqueue: TracedQueue.add, producerSpan: false', call: () => tracedQueueNoSpan.add('job', {}) },
+    { key: 'serializeContext', label: 'enqueue part: serializeContext', call: () => serializeContext(activeSpanContext) },
+    { key: 'withStoredContext', label: 'enqueue part: withStoredContext', call: () => withStoredContext(undefined, '{"traceparent":"x"}') },
+    { key: 'decoratePerJob', label: 'request-scoped: explorer.decorate per job', call: () => explorer.decorate(processor) },
+  ];
+  return cases.map((c) => ({ ...c, key: c.key + suffix, label: suffix ? `${c.label} (${values.before})` : c.label }));
+}
+
 // Phase-2 candidates for task-tracer.ts, each alone, then all together.
 const PROTOTYPE_CASES: Case[] = [
   ...prototypeCases('default', defaultSpan),
@@ -216,8 +253,10 @@ function median(numbers: number[]): number {
 }
 
 const only = values.only?.split(',');
-const candidates = values.prototypes ? [...CASES, ...PROTOTYPE_CASES] : CASES;
-const selected = only ? candidates.filter((c) => only.includes(c.key)) : candidates;
+// --before=DIR: the same library cases against an earlier build (a copy of dist/), interleaved with today's in one process.
+const BEFORE_CASES = values.before ? libCases(await loadLib(resolve(values.before)), '@before') : [];
+const candidates = [...CASES, ...BEFORE_CASES, ...(values.prototypes ? PROTOTYPE_CASES : [])];
+const selected = only ? candidates.filter((c) => only.includes(c.key.replace(/@before$/, ''))) : candidates;
 for (const { call } of selected) await cpuMicrosPerCall(call, ITERATIONS / 5); // warm-up
 const samples = new Map<string, number[]>(selected.map(({ key }) => [key, []]));
 for (let round = 0; round < ROUNDS; round++) {
