@@ -230,6 +230,8 @@ function prototypeCases(name: string, makeSpan: MakeSpan): Case[] {
     ['StoredContextObject', { storedContextObject: true }],
     ['NoHookClosures', { noHookClosures: true }],
     ['EventsAtDebug', { eventsAtDebug: true }],
+    ['EventsAtDebugInHooks', { eventsAtDebugInHooks: true }],
+    ['EventsAtDebugInHooksNoClosures', { eventsAtDebugInHooks: true, noHookClosures: true }],
     ['All', ALL_SWITCHES],
   ];
   return variants.map(([variant, switches]) => ({

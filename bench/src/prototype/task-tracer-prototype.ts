@@ -21,6 +21,11 @@ export interface PrototypeSwitches {
   levelCheckFirst?: boolean;
   /** `task.start` and `task.done` only where the filter lets DEBUG through for the queue (tower-http's defaults). */
   eventsAtDebug?: boolean;
+  /**
+   * As eventsAtDebug, but decided inside the default hooks (built with the filter),
+   * so task-tracer.ts calls every hook as today and knows nothing of the default's level.
+   */
+  eventsAtDebugInHooks?: boolean;
   /** Hooks called in a try/catch of their own, not through a closure per call. */
   noHookClosures?: boolean;
 }
@@ -72,6 +77,19 @@ class LazyTaskScope implements TaskScope {
   }
 }
 
+/** tower-http's defaults: start and success at DEBUG, failure always. */
+function debugLevelHooks(levelFilter: LevelFilter): Required<TaskHooks> {
+  return {
+    onStart: (job, span) => {
+      if (levelFilter.enabled(SpanLevel.DEBUG, job.queueName)) span.addEvent('task.start');
+    },
+    onSuccess: (job, _result, latencyMs, span) => {
+      if (levelFilter.enabled(SpanLevel.DEBUG, job.queueName)) span.addEvent('task.done', { latency_ms: latencyMs });
+    },
+    onFailure: DEFAULT_TASK_HOOKS.onFailure,
+  };
+}
+
 export class TaskTracerPrototype {
   private readonly hooks: Required<TaskHooks>;
   private readonly queueAttributes = new Map<string, Attributes>();
@@ -83,7 +101,8 @@ export class TaskTracerPrototype {
     private readonly switches: PrototypeSwitches,
     hooks: TaskHooks = {},
   ) {
-    this.hooks = { ...DEFAULT_TASK_HOOKS, ...hooks };
+    const defaults = switches.eventsAtDebugInHooks ? debugLevelHooks(levelFilter) : DEFAULT_TASK_HOOKS;
+    this.hooks = { ...defaults, ...hooks };
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
