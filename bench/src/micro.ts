@@ -1,16 +1,62 @@
-// The per-job cost of the library's wrapper without Redis, against a bare span,
-// in CPU microseconds per call. Runs in its own process for a clean global state.
-import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+// Where the per-job time goes without Redis: the library's wrapper and its parts,
+// against a bare span, in CPU microseconds per call. Runs in its own process for a
+// clean global state; every case is measured in interleaved rounds (in alternating
+// order), and the median and the least are printed, as JSON, in the order of CASES.
+// On a shared machine, interference only adds time: the least is the steadier figure.
+//   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--before=DIR] [--table]
+// --prototypes adds the phase-2 candidates of issue 9 (prototype/task-tracer-prototype.ts).
+// --before=DIR measures the library's cases against a copy of an earlier dist/ too, in the same process.
+// DIR must lie inside the repository, so that it resolves the same node_modules (bench/dist is ignored by git):
+//   git stash; npm run build; cp -r dist bench/dist/before; git stash pop; npm run bench  (or npm run build && tsc -p bench)
+//   node bench/dist/micro.js --before=bench/dist/before --table
+import { type Attributes, context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Job } from 'bullmq';
-import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, type MakeSpan } from 'nestjs-job-tracing';
+import type { Job, Queue } from 'bullmq';
+import type { MakeSpan } from 'nestjs-job-tracing';
+import * as currentIndex from 'nestjs-job-tracing';
+import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, SpanLevel } from 'nestjs-job-tracing';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
+import { type PrototypeSwitches, TaskTracerPrototype } from './prototype/task-tracer-prototype.js';
 // Internal on purpose: this measures the per-job layer itself, which the package does not export.
-import { TaskTracer } from '../../dist/tracing/task-tracer.js';
+import * as currentStoredContext from '../../dist/context/stored-trace-context.js';
+import * as currentExplorer from '../../dist/job-tracing.explorer.js';
+import * as currentTaskTracer from '../../dist/tracing/task-tracer.js';
 
-const ITERATIONS = 200_000;
+interface Lib {
+  index: typeof currentIndex;
+  storedContext: typeof currentStoredContext;
+  explorer: typeof currentExplorer;
+  taskTracer: typeof currentTaskTracer;
+}
+const currentLib: Lib = { index: currentIndex, storedContext: currentStoredContext, explorer: currentExplorer, taskTracer: currentTaskTracer };
+
+async function loadLib(dist: string): Promise<Lib> {
+  const load = (path: string) => import(pathToFileURL(resolve(dist, path)).href);
+  return {
+    index: await load('index.js'),
+    storedContext: await load('context/stored-trace-context.js'),
+    explorer: await load('job-tracing.explorer.js'),
+    taskTracer: await load('tracing/task-tracer.js'),
+  };
+}
+
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '50000' },
+    rounds: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    prototypes: { type: 'boolean', default: false },
+    before: { type: 'string' },
+    table: { type: 'boolean', default: false },
+  },
+});
+const ITERATIONS = Number(values.iterations);
+const ROUNDS = Number(values.rounds);
 
 trace.setGlobalTracerProvider(
   new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: new CountingExporter() })] }),
@@ -19,36 +65,212 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const tracer = trace.getTracer('micro');
-const taskTracer = new TaskTracer({ tracer, levelFilter: LevelFilter.parse('info'), logger: console });
-const job = {
-  id: '42',
-  queueName: 'micro',
-  attemptsMade: 0,
-  data: {},
-  opts: { telemetry: { metadata: '{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}' } },
-} as unknown as Job;
+const quietLogger = { error() {}, warn() {}, log() {} };
+const infoFilter = LevelFilter.parse('info');
+const debugFilter = LevelFilter.parse('debug');
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const jobWith = (metadata?: string) =>
+  ({
+    id: '42',
+    queueName: 'micro',
+    attemptsMade: 0,
+    data: {},
+    opts: metadata === undefined ? {} : { telemetry: { metadata } },
+  }) as unknown as Job;
+const job = jobWith(JSON.stringify({ traceparent: TRACEPARENT }));
+const jobWithTraceState = jobWith(JSON.stringify({ traceparent: TRACEPARENT, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }));
 const handler = async () => 'done';
+const taskAttributes = (): Attributes => ({
+  task_id: job.id,
+  attempt: job.attemptsMade + 1,
+  'messaging.system': 'bullmq',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': job.queueName,
+  'messaging.message.id': job.id,
+});
 
-async function cpuMicrosPerCall(call: () => Promise<unknown> | void): Promise<number> {
-  for (let i = 0; i < ITERATIONS / 10; i++) await call(); // warm-up
-  const before = process.cpuUsage();
-  for (let i = 0; i < ITERATIONS; i++) await call();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / ITERATIONS;
+const traced = (tracerToUse: { run: TaskTracerPrototype['run'] }, makeSpan: MakeSpan) => () =>
+  tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
+const prototype = (switches: PrototypeSwitches, filter = infoFilter) => new TaskTracerPrototype(tracer, filter, quietLogger, switches);
+const ALL_SWITCHES: PrototypeSwitches = {
+  queueConstants: true,
+  storedContextObject: true,
+  levelCheckFirst: true,
+  eventsAtDebug: true,
+  noHookClosures: true,
+};
+const SCRATCH_KEY = createContextKey('micro scratch');
+// Events on one long-lived span: the SDK keeps the latest 128 and counts the others dropped, at the same cost per event.
+const eventSpan = tracer.startSpan('events');
+const defaultSpan = new DefaultTaskSpan();
+const contextualSpan = new ContextualTaskSpan();
+const debugSpan = new DefaultTaskSpan({ level: SpanLevel.DEBUG });
+
+// The enqueue side against a stand-in for Queue.add that resolves at once: the wrapper's cost only.
+const standInQueue = { name: 'micro', add: async () => ({ id: '1' }), addBulk: async () => [] } as unknown as Queue;
+const producerAttributes = (): Attributes => ({
+  'messaging.system': 'bullmq',
+  'messaging.operation.type': 'send',
+  'messaging.destination.name': 'micro',
+  'messaging.operation.name': 'add',
+});
+const spanContext = () => trace.setSpan(ROOT_CONTEXT, tracer.startSpan('producer'));
+const activeSpanContext = spanContext();
+
+const processor = async (_job: Job) => 'done';
+
+interface Case {
+  key: string;
+  label: string;
+  call: () => unknown;
 }
 
-const traced = (makeSpan: MakeSpan) => () => taskTracer.run(makeSpan, job, ROOT_CONTEXT, handler);
-const results = {
-  handlerOnly: await cpuMicrosPerCall(handler),
-  bareSpan: await cpuMicrosPerCall(async () => {
-    tracer.startSpan('bare').end();
-    await handler();
-  }),
-  contextWrapper: await cpuMicrosPerCall(() => {
-    const span = tracer.startSpan('wrapped');
-    return context.with(trace.setSpan(ROOT_CONTEXT, span), handler).finally(() => span.end());
-  }),
-  defaultTaskSpan: await cpuMicrosPerCall(traced(new DefaultTaskSpan())),
-  contextualTaskSpan: await cpuMicrosPerCall(traced(new ContextualTaskSpan())),
-};
-process.stdout.write(JSON.stringify(results));
+const CASES: Case[] = [
+  { key: 'handlerOnly', label: 'handler only', call: handler },
+  { key: 'bareSpan', label: 'bare startSpan/end', call: () => { tracer.startSpan('bare').end(); return handler(); } },
+  {
+    key: 'floor',
+    label: 'floor: span + context.with',
+    call: () => {
+      const span = tracer.startSpan('task');
+      return context.with(trace.setSpan(ROOT_CONTEXT, span), handler).finally(() => span.end());
+    },
+  },
+  {
+    key: 'floorAttributes',
+    label: 'floor + the 6 task attributes',
+    call: () => {
+      const span = tracer.startSpan('task', { kind: SpanKind.CONSUMER, attributes: taskAttributes() });
+      return context.with(trace.setSpan(ROOT_CONTEXT, span), handler).finally(() => span.end());
+    },
+  },
+  {
+    key: 'floorAttributesEvents',
+    label: 'floor + 6 attributes + 2 events',
+    call: () => {
+      const span = tracer.startSpan('task', { kind: SpanKind.CONSUMER, attributes: taskAttributes() });
+      span.addEvent('task.start');
+      const startedAt = performance.now();
+      return context.with(trace.setSpan(ROOT_CONTEXT, span), handler).finally(() => {
+        span.addEvent('task.done', { latency_ms: performance.now() - startedAt });
+        span.end();
+      });
+    },
+  },
+  { key: 'asyncLayer', label: 'part: one more async function awaiting the handler', call: async () => await handler() },
+  { key: 'contextCopy', label: 'part: one more context (Context.setValue)', call: () => ROOT_CONTEXT.setValue(SCRATCH_KEY, job) },
+  { key: 'eventOnly', label: 'part: one span event with one attribute', call: () => eventSpan.addEvent('task.done', { latency_ms: 1 }) },
+  ...libCases(currentLib),
+  { key: 'jsonParse', label: 'part: JSON.parse of the stored context', call: () => JSON.parse((job.opts.telemetry as { metadata: string }).metadata) },
+  { key: 'plainAdd', label: 'enqueue: stand-in Queue.add', call: () => standInQueue.add('job', {}) },
+  {
+    key: 'producerSpan',
+    label: 'enqueue part: producer span with its 4 attributes, started and ended',
+    call: () => {
+      const span = tracer.startSpan('send micro', { kind: SpanKind.PRODUCER, attributes: producerAttributes() });
+      span.setAttribute('messaging.message.id', '1');
+      span.end();
+    },
+  },
+  { key: 'contextWith', label: 'enqueue part: context.with around the add', call: () => context.with(activeSpanContext, standInQueue.add, standInQueue, 'job', {}) },
+  {
+    key: 'defineLength',
+    label: 'request-scoped part: defineProperty(length) on a new closure',
+    call: () => Object.defineProperty((_job: Job) => processor(_job), 'length', { value: 1 }),
+  },
+];
+
+/** The cases that run the library's code, for the library at hand or (with --before) an earlier build of it. */
+function libCases(lib: Lib, suffix = ''): Case[] {
+  const { TaskTracer } = lib.taskTracer;
+  const { readStoredContext, serializeContext, withStoredContext } = lib.storedContext;
+  const { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, SpanLevel, TracedQueue } = lib.index;
+  const info = LevelFilter.parse('info');
+  const taskTracer = new TaskTracer({ tracer, levelFilter: info, logger: quietLogger });
+  const noEventsTracer = new TaskTracer({ tracer, levelFilter: info, logger: quietLogger, hooks: { onStart() {}, onSuccess() {} } });
+  const run = (tracerToUse: InstanceType<typeof TaskTracer>, makeSpan: MakeSpan) => () =>
+    tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
+  const tracedQueue = new TracedQueue(standInQueue);
+  const tracedQueueNoSpan = new TracedQueue(standInQueue, { producerSpan: false });
+  // Request-scoped processors: @nestjs/bullmq decorates the processor again for every job.
+  const explorer = new lib.explorer.JobTracingExplorer(undefined as never, { getProviders: () => [] } as never, undefined as never, taskTracer, {});
+  const cases: Case[] = [
+    { key: 'defaultTaskSpan', label: 'TaskTracer.run, DefaultTaskSpan', call: run(taskTracer, new DefaultTaskSpan()) },
+    { key: 'defaultNoEvents', label: 'TaskTracer.run, DefaultTaskSpan, no-op onStart/onSuccess', call: run(noEventsTracer, new DefaultTaskSpan()) },
+    {
+      key: 'defaultFiltered',
+      label: 'TaskTracer.run, DEBUG span under an INFO filter (not recorded)',
+      call: run(taskTracer, new DefaultTaskSpan({ level: SpanLevel.DEBUG })),
+    },
+    { key: 'contextualTaskSpan', label: 'TaskTracer.run, ContextualTaskSpan', call: run(taskTracer, new ContextualTaskSpan()) },
+    { key: 'readStoredContext', label: 'readStoredContext, traceparent only', call: () => readStoredContext(job) },
+    { key: 'readStoredContextTraceState', label: 'readStoredContext, traceparent + tracestate', call: () => readStoredContext(jobWithTraceState) },
+    { key: 'tracedAdd', label: 'enqueue: TracedQueue.add (producer span)', call: () => tracedQueue.add('job', {}) },
+    { key: 'tracedAddNoSpan', label: 'enqueue: TracedQueue.add, producerSpan: false', call: () => tracedQueueNoSpan.add('job', {}) },
+    { key: 'serializeContext', label: 'enqueue part: serializeContext', call: () => serializeContext(activeSpanContext) },
+    { key: 'withStoredContext', label: 'enqueue part: withStoredContext', call: () => withStoredContext(undefined, '{"traceparent":"x"}') },
+    { key: 'decoratePerJob', label: 'request-scoped: explorer.decorate per job', call: () => explorer.decorate(processor) },
+  ];
+  return cases.map((c) => ({ ...c, key: c.key + suffix, label: suffix ? `${c.label} (${values.before})` : c.label }));
+}
+
+// Phase-2 candidates for task-tracer.ts, each alone, then all together.
+const PROTOTYPE_CASES: Case[] = [
+  ...prototypeCases('default', defaultSpan),
+  ...prototypeCases('contextual', contextualSpan),
+  { key: 'protoFilteredAsToday', label: 'prototype, not recorded (DEBUG span, INFO filter), as today', call: traced(prototype({}), debugSpan) },
+  { key: 'protoFilteredLevelFirst', label: 'prototype, not recorded, levelCheckFirst', call: traced(prototype({ levelCheckFirst: true }), debugSpan) },
+  { key: 'protoDefaultDebugFilterAll', label: 'prototype, DefaultTaskSpan, DEBUG filter (events kept), all switches', call: traced(prototype(ALL_SWITCHES, debugFilter), defaultSpan) },
+];
+
+function prototypeCases(name: string, makeSpan: MakeSpan): Case[] {
+  const variants: Array<[string, PrototypeSwitches]> = [
+    ['AsToday', {}],
+    ['QueueConstants', { queueConstants: true }],
+    ['StoredContextObject', { storedContextObject: true }],
+    ['NoHookClosures', { noHookClosures: true }],
+    ['EventsAtDebug', { eventsAtDebug: true }],
+    ['EventsAtDebugInHooks', { eventsAtDebugInHooks: true }],
+    ['EventsAtDebugInHooksNoClosures', { eventsAtDebugInHooks: true, noHookClosures: true }],
+    ['All', ALL_SWITCHES],
+  ];
+  return variants.map(([variant, switches]) => ({
+    key: `proto${name[0].toUpperCase()}${name.slice(1)}${variant}`,
+    label: `prototype, ${name}: ${variant === 'AsToday' ? 'as today' : variant === 'All' ? 'all switches' : Object.keys(switches).join(', ')}`,
+    call: traced(prototype(switches), makeSpan),
+  }));
+}
+
+async function cpuMicrosPerCall(call: () => unknown, iterations: number): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) await call();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / iterations;
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const only = values.only?.split(',');
+// --before=DIR: the same library cases against an earlier build (a copy of dist/), interleaved with today's in one process.
+const BEFORE_CASES = values.before ? libCases(await loadLib(resolve(values.before)), '@before') : [];
+const candidates = [...CASES, ...BEFORE_CASES, ...(values.prototypes ? PROTOTYPE_CASES : [])];
+const selected = only ? candidates.filter((c) => only.includes(c.key.replace(/@before$/, ''))) : candidates;
+for (const { call } of selected) await cpuMicrosPerCall(call, ITERATIONS / 5); // warm-up
+const samples = new Map<string, number[]>(selected.map(({ key }) => [key, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 ? [...selected].reverse() : selected;
+  for (const { key, call } of order) samples.get(key)!.push(await cpuMicrosPerCall(call, ITERATIONS));
+}
+const results = selected.map(({ key, label }) => ({ key, label, micros: median(samples.get(key)!), least: Math.min(...samples.get(key)!) }));
+if (values.table) {
+  console.log(' median    least  case');
+  for (const { key, label, micros, least } of results) {
+    console.log(`${micros.toFixed(2).padStart(7)}  ${least.toFixed(2).padStart(7)}  ${key.padEnd(34)} ${label}`);
+  }
+} else {
+  process.stdout.write(JSON.stringify(results));
+}

@@ -1,21 +1,62 @@
-/** The workloads compared, each run in a process of its own. */
-export const MODES = ['none', 'job-tracing', 'job-tracing-contextual', 'bullmq-otel', 'raw'] as const;
 /**
- * Diagnostic, on request with --modes: `none` whose jobs carry a constant stored
- * trace context (as TracedQueue writes it) but no spans anywhere, to tell the cost
- * of storing the context on the job from the cost of tracing.
+ * The workloads compared, each run in a process of its own. A mode is a set of
+ * traits that worker.ts applies; adding one is a new entry here (and, for a new
+ * trait, a line in worker.ts).
  */
-export const EXTRA_MODES = ['none-metadata'] as const;
-export type Mode = (typeof MODES)[number] | (typeof EXTRA_MODES)[number];
+export interface ModeTraits {
+  /** Registers the OpenTelemetry SDK (tracer provider, context manager, W3C propagator). */
+  sdk: boolean;
+  /** Imports JobTracingModule.forRoot(), with this strategy on the processor. */
+  jobTracing?: 'default' | 'contextual';
+  /** Adds jobs through a TracedQueue instead of the plain Queue. */
+  tracedQueue?: boolean;
+  /** BullMQ's own telemetry (bullmq-otel) on the queue and its worker. */
+  bullmqOtel?: boolean;
+  /** The processor itself starts a span and runs the handler under `context.with`: the least tracing can cost. */
+  handWrittenSpan?: boolean;
+  /** Jobs carry a constant stored trace context (as TracedQueue writes it), traced by nobody. */
+  constantStoredContext?: boolean;
+  /** Also registers an SDK MeterProvider (for the library's metrics, once it has them). */
+  meterProvider?: boolean;
+}
 
+export const MODE_TRAITS = {
+  none: { sdk: true },
+  floor: { sdk: true, handWrittenSpan: true },
+  'job-tracing': { sdk: true, jobTracing: 'default' },
+  'job-tracing-contextual': { sdk: true, jobTracing: 'contextual', tracedQueue: true },
+  'bullmq-otel': { sdk: true, bullmqOtel: true },
+  raw: { sdk: false },
+  'none-metadata': { sdk: true, constantStoredContext: true },
+  // Phase 2 of issue 9 makes it standard once lib records metrics: job-tracing plus an SDK MeterProvider.
+  'job-tracing-metrics': { sdk: true, jobTracing: 'default', meterProvider: true },
+} as const satisfies Record<string, ModeTraits>;
+
+export type Mode = keyof typeof MODE_TRAITS;
+
+/** What `npm run bench` runs unless --modes says otherwise. */
+export const MODES: readonly Mode[] = ['none', 'floor', 'job-tracing', 'job-tracing-contextual', 'bullmq-otel', 'raw'];
+
+/**
+ * On request with --modes. `none-metadata` tells the cost of storing the context
+ * on the job from the cost of tracing; `job-tracing-metrics` the cost of metrics.
+ */
+export const EXTRA_MODES: readonly Mode[] = (Object.keys(MODE_TRAITS) as Mode[]).filter((mode) => !MODES.includes(mode));
+
+/** Ratios are taken against it, within each round. */
 export const BASELINE: Mode = 'none';
+/** Added CPU is also given as a multiple of this mode's, within each round. */
+export const FLOOR: Mode = 'floor';
 
 /** What one mode's process measured in one round. */
 export interface RoundResult {
   mode: Mode;
   jobs: number;
   enqueuePerSecond: number;
+  /** CPU of the enqueue phase alone, per job (the worker is not running then). */
+  enqueueCpuMicrosPerJob: number;
   processPerSecond: number;
+  /** CPU of the whole measured run (enqueue and processing), per job. */
   cpuMicrosPerJob: number;
   peakRssMb: number;
   spansPerJob: number;

@@ -3,7 +3,7 @@
 import { BullModule, getQueueToken, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -12,7 +12,7 @@ import { BullMQOtel } from 'bullmq-otel';
 import { ContextualTaskSpan, JobTracingModule, TraceTask, TracedQueue } from 'nestjs-job-tracing';
 import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
-import type { Mode, RoundResult } from './modes.js';
+import { type Mode, MODE_TRAITS, type ModeTraits, type RoundResult } from './modes.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +26,7 @@ const { values } = parseArgs({
   },
 });
 const mode = values.mode as Mode;
+const traits: ModeTraits = MODE_TRAITS[mode];
 const jobs = Number(values.jobs);
 const warmupJobs = Number(values.warmup);
 const concurrency = Number(values.concurrency);
@@ -35,26 +36,38 @@ const connection = { host: redis.hostname, port: Number(redis.port || 6379) };
 
 const exporter = new CountingExporter();
 const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });
-if (mode !== 'raw') {
+if (traits.sdk) {
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 }
+const meterProvider = traits.meterProvider ? await countingMeterProvider() : undefined;
+if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
+
+const handle = async (): Promise<string> => 'done';
+const floorTracer = trace.getTracer('bench-floor');
 
 @Processor(queueName, { concurrency, autorun: false })
 class TrivialProcessor extends WorkerHost {
   async process(): Promise<string> {
-    return 'done';
+    if (!traits.handWrittenSpan) return handle();
+    // The floor: one span around the handler, made active for it, and nothing else.
+    const span = floorTracer.startSpan('task');
+    try {
+      return await context.with(trace.setSpan(context.active(), span), handle);
+    } finally {
+      span.end();
+    }
   }
 }
-if (mode === 'job-tracing-contextual') TraceTask(new ContextualTaskSpan())(TrivialProcessor);
+if (traits.jobTracing === 'contextual') TraceTask(new ContextualTaskSpan())(TrivialProcessor);
 
-const telemetry = mode === 'bullmq-otel' ? new BullMQOtel({ tracerName: 'bench', version: '1' }) : undefined;
+const telemetry = traits.bullmqOtel ? new BullMQOtel({ tracerName: 'bench', version: '1' }) : undefined;
 const imports: DynamicModule[] = [
   BullModule.forRoot({ connection, prefix: values.prefix }),
   BullModule.registerQueue({ name: queueName, telemetry }),
 ];
-if (mode === 'job-tracing' || mode === 'job-tracing-contextual') imports.push(JobTracingModule.forRoot());
+if (traits.jobTracing) imports.push(JobTracingModule.forRoot());
 
 class BenchModule {}
 const app = await NestFactory.createApplicationContext(
@@ -62,9 +75,9 @@ const app = await NestFactory.createApplicationContext(
   { logger: ['error'] },
 );
 const queue = app.get<Queue>(getQueueToken(queueName));
-const producer = mode === 'job-tracing-contextual' ? new TracedQueue(queue) : queue;
+const producer = traits.tracedQueue ? new TracedQueue(queue) : queue;
 const jobOptions =
-  mode === 'none-metadata'
+  traits.constantStoredContext
     ? { telemetry: { metadata: JSON.stringify({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }) } }
     : undefined;
 await queue.waitUntilReady();
@@ -104,6 +117,7 @@ const cpuBefore = process.cpuUsage();
 const enqueueStart = performance.now();
 await enqueue(jobs);
 const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
+const enqueueCpu = process.cpuUsage(cpuBefore);
 
 const processStart = performance.now();
 // Memory at evenly spaced points of the processing, to see whether it grows with the jobs:
@@ -135,6 +149,7 @@ const result: RoundResult = {
   mode,
   jobs,
   enqueuePerSecond: jobs / enqueueSeconds,
+  enqueueCpuMicrosPerJob: (enqueueCpu.user + enqueueCpu.system) / jobs,
   processPerSecond: jobs / processSeconds,
   cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
   peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -142,4 +157,23 @@ const result: RoundResult = {
   ...(rssSamples > 0 && { memorySamples }),
 };
 await app.close();
+await meterProvider?.shutdown();
 process.stdout.write(JSON.stringify(result));
+
+/** An SDK MeterProvider whose reader collects every second and sends nothing, as an app with metrics would run. */
+async function countingMeterProvider() {
+  const { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  const metricExporter = {
+    exported: 0,
+    export(_metrics: unknown, done: (result: { code: number }) => void) {
+      this.exported++;
+      done({ code: 0 });
+    },
+    selectAggregationTemporality: () => AggregationTemporality.DELTA,
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  return new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })],
+  });
+}

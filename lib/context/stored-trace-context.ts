@@ -1,7 +1,9 @@
-import { type Context, isSpanContextValid, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { type Context, isSpanContextValid, propagation, ROOT_CONTEXT, type SpanContext, trace } from '@opentelemetry/api';
 import type { Job, JobsOptions } from 'bullmq';
 import { MAX_STORED_CONTEXT_LENGTH, PROPAGATION_STYLE_KEY } from '../job-tracing.constants.js';
-import { type TraceCarrier, TracingContext } from './tracing-context.js';
+import { type TraceCarrier, TracingContext, validatedTracingContext } from './tracing-context.js';
+import { ValidatedTraceState } from './validated-trace-state.js';
+import { isTraceparentV00, readTraceparentV00, TRACEPARENT_V00_LENGTH } from './w3c-trace-context.js';
 
 /**
  * The trace context a job carries in BullMQ's own telemetry slot,
@@ -14,6 +16,11 @@ export type StoredContextResult =
 
 const W3C_HEADERS = new Set(['traceparent', 'tracestate']);
 
+// What TracedQueue and bullmq-otel store almost always: `{"traceparent":"00-…"}` and nothing else.
+const PLAIN_PREFIX = '{"traceparent":"';
+const PLAIN_SUFFIX = '"}';
+const PLAIN_LENGTH = PLAIN_PREFIX.length + TRACEPARENT_V00_LENGTH + PLAIN_SUFFIX.length;
+
 /** Never throws: whatever a job holds, the answer is a context or the reason there is none. */
 export function readStoredContext(job: Job): StoredContextResult {
   const metadata: unknown = job.opts?.telemetry?.metadata;
@@ -23,6 +30,25 @@ export function readStoredContext(job: Job): StoredContextResult {
   if (metadata.length > MAX_STORED_CONTEXT_LENGTH) {
     return { problem: `telemetry metadata is ${metadata.length} characters, over the ${MAX_STORED_CONTEXT_LENGTH} limit` };
   }
+  return readPlainTraceparent(metadata) ?? readCarrier(metadata);
+}
+
+/** The common shape, validated in place; undefined for anything else, which readCarrier then reads. */
+function readPlainTraceparent(metadata: string): StoredContextResult | undefined {
+  if (
+    metadata.length !== PLAIN_LENGTH ||
+    !metadata.startsWith(PLAIN_PREFIX) ||
+    !metadata.endsWith(PLAIN_SUFFIX) ||
+    !isTraceparentV00(metadata, PLAIN_PREFIX.length)
+  ) {
+    return undefined;
+  }
+  const parsed = readTraceparentV00(metadata, PLAIN_PREFIX.length);
+  const stored = validatedTracingContext(parsed);
+  return { context: stored, parent: trace.setSpanContext(ROOT_CONTEXT, remoteParentOf(stored)) };
+}
+
+function readCarrier(metadata: string): StoredContextResult {
   let carrier: unknown;
   try {
     carrier = JSON.parse(metadata);
@@ -46,11 +72,21 @@ export function readStoredContext(job: Job): StoredContextResult {
 }
 
 function toParentContext(stored: TracingContext, carrier: TraceCarrier): Context {
-  // Other headers (baggage) need the application's propagator; plain W3C needs nothing else.
-  const base = Object.keys(carrier).some((key) => !W3C_HEADERS.has(key) && key !== PROPAGATION_STYLE_KEY)
-    ? propagation.extract(ROOT_CONTEXT, carrier)
-    : ROOT_CONTEXT;
-  return trace.setSpanContext(base, stored.toSpanContext());
+  // Other headers (baggage) need the application's propagator; the W3C ones are read already, and not parsed again.
+  const others = Object.entries(carrier).filter(([key]) => !W3C_HEADERS.has(key) && key !== PROPAGATION_STYLE_KEY);
+  const base = others.length ? propagation.extract(ROOT_CONTEXT, Object.fromEntries(others)) : ROOT_CONTEXT;
+  return trace.setSpanContext(base, remoteParentOf(stored));
+}
+
+/** `stored.toSpanContext()`, but its trace state, validated while reading, is not parsed again. */
+function remoteParentOf(stored: TracingContext): SpanContext {
+  return {
+    traceId: stored.traceId!,
+    spanId: stored.spanId!,
+    traceFlags: stored.traceFlags,
+    traceState: stored.traceState ? new ValidatedTraceState(stored.traceState) : undefined,
+    isRemote: true,
+  };
 }
 
 /** JSON of the carrier for `ctx`: through the global propagator, or plain W3C if that writes nothing. */
@@ -64,7 +100,14 @@ export function serializeContext(ctx: Context): string | undefined {
     }
     Object.assign(carrier, TracingContext.fromSpanContext(spanContext).toCarrier());
   }
-  return JSON.stringify(carrier);
+  // The usual carrier, written as JSON.stringify would write it, without the encoder: nothing in it needs escaping.
+  return isPlainTraceparent(carrier) ? PLAIN_PREFIX + carrier.traceparent + PLAIN_SUFFIX : JSON.stringify(carrier);
+}
+
+function isPlainTraceparent(carrier: TraceCarrier): boolean {
+  for (const key in carrier) if (key !== 'traceparent') return false;
+  const traceparent = carrier.traceparent;
+  return traceparent?.length === TRACEPARENT_V00_LENGTH && isTraceparentV00(traceparent);
 }
 
 /**

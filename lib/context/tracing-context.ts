@@ -48,35 +48,38 @@ export class TracingContext {
   }
 
   static fromSpanContext(spanContext: SpanContext): TracingContext {
-    return new TracingContext()
-      .withTraceId(spanContext.traceId)
-      .withSpanId(spanContext.spanId)
-      .withTraceFlags(spanContext.traceFlags)
-      .withTraceState(spanContext.traceState?.serialize() || undefined);
+    const traceState = spanContext.traceState?.serialize();
+    return validatedTracingContext({
+      traceId: validateTraceId(spanContext.traceId),
+      spanId: validateSpanId(spanContext.spanId),
+      traceFlags: validateTraceFlags(spanContext.traceFlags),
+      traceState: traceState ? validateTraceState(traceState) : undefined,
+    });
   }
 
   /** Reads `traceparent` and `tracestate`; throws InvalidTracingContextError on anything the W3C spec rejects. */
   static fromCarrier(carrier: TraceCarrier): TracingContext {
     if (carrier.traceparent === undefined) throw new InvalidTracingContextError('traceparent', 'missing');
     const { traceId, spanId, traceFlags } = parseTraceparent(carrier.traceparent);
-    return new TracingContext(traceId, spanId, traceFlags).withTraceState(carrier.tracestate);
+    const traceState = carrier.tracestate ? validateTraceState(carrier.tracestate) : undefined;
+    return validatedTracingContext({ traceId, spanId, traceFlags, traceState });
   }
 
   withTraceId(traceId: string): TracingContext {
-    return new TracingContext(validateTraceId(traceId), this.spanId, this.traceFlags, this.traceState);
+    return validatedTracingContext({ ...this, traceId: validateTraceId(traceId) });
   }
 
   withSpanId(spanId: string): TracingContext {
-    return new TracingContext(this.traceId, validateSpanId(spanId), this.traceFlags, this.traceState);
+    return validatedTracingContext({ ...this, spanId: validateSpanId(spanId) });
   }
 
   withTraceFlags(traceFlags: number): TracingContext {
-    return new TracingContext(this.traceId, this.spanId, traceFlags, this.traceState);
+    return validatedTracingContext({ ...this, traceFlags: validateTraceFlags(traceFlags) });
   }
 
   /** An empty string or undefined clears the trace state. */
   withTraceState(traceState: string | undefined): TracingContext {
-    return new TracingContext(this.traceId, this.spanId, this.traceFlags, traceState);
+    return validatedTracingContext({ ...this, traceState: traceState ? validateTraceState(traceState) : undefined });
   }
 
   get isSampled(): boolean {
@@ -107,4 +110,22 @@ export class TracingContext {
     if (value === undefined) throw new InvalidTracingContextError(field, 'not set');
     return value;
   }
+}
+
+/**
+ * A context from fields validated already, so that no field is checked twice
+ * (each `with…` checks only what it changes). Internal: lib/index.ts does not export it.
+ */
+export function validatedTracingContext(fields: {
+  traceId?: string;
+  spanId?: string;
+  traceFlags: number;
+  traceState?: string;
+}): TracingContext {
+  return Object.assign(Object.create(TracingContext.prototype) as TracingContext, {
+    traceId: fields.traceId,
+    spanId: fields.spanId,
+    traceFlags: fields.traceFlags,
+    traceState: fields.traceState || undefined,
+  });
 }

@@ -8,6 +8,8 @@ const FLAGS = /^[0-9a-f]{2}$/;
 const TRACE_STATE_KEY = /^(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})$/;
 const TRACE_STATE_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 const ALL_ZEROS = /^0+$/;
+const ZERO = 0x30;
+const DASH = 0x2d;
 
 export const MAX_TRACE_STATE_MEMBERS = 32;
 export const MAX_TRACE_STATE_LENGTH = 512;
@@ -82,6 +84,57 @@ export function parseTraceparent(traceparent: unknown): ParsedTraceparent {
     spanId: validateSpanId(spanId),
     traceFlags: Number.parseInt(flags, 16),
   };
+}
+
+/** Length of a version-00 traceparent: `00-` + 32 + `-` + 16 + `-` + 2. */
+export const TRACEPARENT_V00_LENGTH = 55;
+
+/**
+ * The common case checked character by character, without splitting or regular
+ * expressions: whether the 55 characters of `text` from `start` are a version-00
+ * traceparent with a valid trace id, span id and flags. What follows them is the
+ * caller's to check. Anything else is left to parseTraceparent, which accepts or
+ * explains it.
+ */
+export function isTraceparentV00(text: string, start = 0): boolean {
+  return (
+    text.length >= start + TRACEPARENT_V00_LENGTH &&
+    text.charCodeAt(start) === ZERO &&
+    text.charCodeAt(start + 1) === ZERO &&
+    text.charCodeAt(start + 2) === DASH &&
+    isLowerHexId(text, start + 3, start + 35) &&
+    text.charCodeAt(start + 35) === DASH &&
+    isLowerHexId(text, start + 36, start + 52) &&
+    text.charCodeAt(start + 52) === DASH &&
+    hexValue(text.charCodeAt(start + 53)) >= 0 &&
+    hexValue(text.charCodeAt(start + 54)) >= 0
+  );
+}
+
+/** The fields of a traceparent that isTraceparentV00 accepted at `start`. */
+export function readTraceparentV00(text: string, start: number): ParsedTraceparent {
+  return {
+    traceId: text.slice(start + 3, start + 35),
+    spanId: text.slice(start + 36, start + 52),
+    traceFlags: hexValue(text.charCodeAt(start + 53)) * 16 + hexValue(text.charCodeAt(start + 54)),
+  };
+}
+
+/** Lower-case hex from `from` to `to` (exclusive), not all zeros. */
+function isLowerHexId(text: string, from: number, to: number): boolean {
+  let nonZero = false;
+  for (let index = from; index < to; index++) {
+    const code = text.charCodeAt(index);
+    if (hexValue(code) < 0) return false;
+    if (code !== ZERO) nonZero = true;
+  }
+  return nonZero;
+}
+
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x61 && code <= 0x66) return code - 0x61 + 10;
+  return -1;
 }
 
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
