@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { deleteKeys } from './delete-keys.js';
 import { FLAKY_DOMAIN } from './email/email.constants.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { freePort, type RedisHandle, resolveRedis } from './redis.js';
@@ -29,6 +30,8 @@ export interface SampleOptions {
 /** Runs the sample app as its own process and posts the emails; resolves once the app has finished their jobs and exported their spans. */
 export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: SampleOptions): Promise<SampleRun> {
   const port = await freePort();
+  // A fresh namespace: no jobs left from earlier runs; the test suite's run id, when set, lets it check for leftovers.
+  const queuePrefix = ['sample', process.env.JOB_TRACING_TEST_RUN, randomUUID().slice(0, 8)].filter(Boolean).join('-');
   const app = spawn(
     process.execPath,
     ['--import', fileURLToPath(new URL('tracing.js', appDir)), fileURLToPath(new URL('main.js', appDir))],
@@ -37,7 +40,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
         ...process.env,
         PORT: String(port),
         REDIS_URL: redisUrl,
-        QUEUE_PREFIX: `sample-${randomUUID().slice(0, 8)}`, // a fresh namespace: no jobs left from earlier runs
+        QUEUE_PREFIX: queuePrefix,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         NO_COLOR: '1',
         NODE_OPTIONS: '', // not Jest's flags, when a test runs the sample
@@ -62,6 +65,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
     );
   } finally {
     await stop(app);
+    await deleteKeys(redisUrl, `${queuePrefix}:*`);
   }
   const logLines = output.join('').split('\n').filter((line) => line.includes(' task{'));
   return { spans: receiver.spans, logLines };
