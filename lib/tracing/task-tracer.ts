@@ -15,6 +15,7 @@ import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { DEFAULT_TASK_HOOKS } from './default-task-hooks.js';
+import { jobMovedBy, recordJobMoved } from './job-moved.js';
 import { recordFailure } from './record-failure.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
@@ -68,6 +69,11 @@ export class TaskTracer {
       this.callHook('onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
       return result;
     } catch (error) {
+      const movedTo = jobMovedBy(error);
+      if (movedTo) {
+        recordJobMoved(span, job, movedTo);
+        throw error;
+      }
       recordFailure(span, error);
       this.callHook('onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
       throw error;
