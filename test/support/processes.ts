@@ -73,12 +73,12 @@ export async function startWorker(env: Record<string, string>): Promise<WorkerPr
       }
     },
     async stop() {
-      if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
       return report();
     },
     exited: report,
     async kill() {
-      if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
       await exit;
     },
   };
