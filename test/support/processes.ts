@@ -19,6 +19,10 @@ export interface WorkerReport {
   started: number;
   ended: number;
   finishedJobs: number;
+  /** From the first attempt's start to the last one's end. */
+  busyMs: number;
+  /** Peak memory, sampled every 100 ms, in bytes. */
+  peak: { rss: number; heapUsed: number };
   unhandled: string[];
   tasks: TaskSummary[];
 }
