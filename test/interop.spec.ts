@@ -35,7 +35,14 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
     closeAfterTest.push(producer);
     await inRequest(() => producer.add('job', {}));
 
-    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    // Wait for every span asserted on: the worker may end the task before the producer ends `add` and `request`.
+    const spans = await waitForSpans(
+      state.exporter,
+      (all) =>
+        spansNamed(all, 'task', queueName).length === 1 &&
+        spansNamed(all, 'request').length === 1 &&
+        all.some((span) => fromBullmq(span) && span.kind === SpanKind.PRODUCER),
+    );
     const bullmqAdd = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.PRODUCER)!;
     const [task] = spansNamed(spans, 'task', queueName);
     expect(bullmqAdd.name).toBe(`add ${queueName}.job`);
@@ -55,8 +62,9 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
     const job = await inRequest(() => new TracedQueue(queue).add('job', {}));
     expect(await finished(job)).toBe('plain');
 
-    const spans = await waitForSpans(state.exporter, (all) =>
-      all.some((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER),
+    const spans = await waitForSpans(
+      state.exporter,
+      (all) => spansNamed(all, `send ${queueName}`).length === 1 && all.some((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER),
     );
     const send = spansNamed(spans, `send ${queueName}`)[0];
     const bullmqProcess = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER)!;
@@ -79,7 +87,11 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
     });
     await queueOf(state.app, queueName).add('job', {});
 
-    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    // BullMQ ends its `process` span after moving the job to completed, so after the task span: wait for both.
+    const spans = await waitForSpans(
+      state.exporter,
+      (all) => spansNamed(all, 'task', queueName).length === 1 && all.some((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER),
+    );
     const [task] = spansNamed(spans, 'task', queueName);
     const bullmqProcess = spans.find((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER)!;
     expect(parentSpanId(task)).toBe(bullmqProcess.spanContext().spanId);

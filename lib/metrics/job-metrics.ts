@@ -1,6 +1,7 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
+import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
 import { MeterInstruments } from './meter-instruments.js';
 import {
@@ -16,11 +17,6 @@ import {
 export interface JobMetricsOptions {
   /** Adds `messaging.bullmq.job.name`. Only for a small, fixed set of job names. Default: false. */
   jobName?: boolean;
-  /**
-   * The `error.type` of an attempt whose handler threw, or `undefined` when the
-   * error is no failure (BullMQ's moves, such as DelayedError). Default: the error's class name.
-   */
-  failureType?: (error: unknown) => string | undefined;
 }
 
 /** The attribute sets of one queue (and job name, when asked for), each built once and never changed. */
@@ -37,11 +33,9 @@ const instruments = new MeterInstruments(createConsumerInstruments);
 /** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
 export class JobMetrics {
   private readonly jobName: boolean;
-  private readonly failureType: (error: unknown) => string | undefined;
 
   constructor(options: JobMetricsOptions = {}) {
     this.jobName = options.jobName ?? false;
-    this.failureType = options.failureType ?? errorTypeOf;
   }
 
   /** The handler, measured: its result or error passes through unchanged. */
@@ -56,7 +50,8 @@ export class JobMetrics {
       try {
         return await handler();
       } catch (error) {
-        attributes = failedAttributes(series, this.failureType(error));
+        // BullMQ's moves (DelayedError and the rest) are no failure: recorded without error.type.
+        if (!isJobMoved(error)) attributes = failedAttributes(series, errorTypeOf(error));
         throw error;
       } finally {
         processDuration.record((performance.now() - startedAt) / 1000, attributes);

@@ -1,6 +1,7 @@
 import { type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { formatTraceFlags, parseTraceparent } from '../context/w3c-trace-context.js';
+import { isJobMoved } from './job-moved.js';
 
 /**
  * A failed attempt leaves one line in the job's own log (BullMQ's `<prefix>:<queue>:<id>:logs`
@@ -19,17 +20,14 @@ const LINES_READ = 5;
 /** A failure is never held up longer than this by its log line. */
 const WRITE_TIMEOUT_MS = 2_000;
 
-/** BullMQ's moves (not failures) and UnrecoverableError: no retry follows them, so nothing will read a line. */
-const NOT_RETRIED_ERRORS = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError', 'UnrecoverableError']);
 
 const PREVIOUS_ATTEMPT_LINK_ATTRIBUTE = 'messaging.bullmq.job.attempt';
 
 /** Whether BullMQ may run this job again after `error`. */
 export function mayRetry(job: Job, error: unknown): boolean {
   if (job.attemptsMade + 1 >= (Number(job.opts?.attempts) || 1)) return false;
-  const name = (error as Error | undefined)?.name;
-  if (typeof name === 'string' && NOT_RETRIED_ERRORS.has(name)) return false;
-  return (error as Error | undefined)?.message !== 'bullmq:rateLimitExceeded';
+  // UnrecoverableError skips the remaining attempts; BullMQ's moves are no failure at all.
+  return (error as Error | undefined)?.name !== 'UnrecoverableError' && !isJobMoved(error);
 }
 
 /** Appends the failed attempt's line; never throws and never waits long. */

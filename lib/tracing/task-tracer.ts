@@ -28,6 +28,7 @@ import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-h
 import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
+import { jobMovedBy, recordJobMoved } from './job-moved.js';
 import { recordFailure } from './record-failure.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
@@ -110,8 +111,13 @@ export class TaskTracer {
     try {
       result = await context.with(inSpan, handler);
     } catch (error) {
-      recordFailure(span, error);
-      this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
+      const movedTo = jobMovedBy(error);
+      if (movedTo) {
+        recordJobMoved(span, job, movedTo);
+      } else {
+        recordFailure(span, error);
+        this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
+      }
       span.end();
       if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
       throw error;

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { deleteKeys } from './delete-keys.js';
 import { FLAKY_DOMAIN } from './email/email.constants.js';
 import { formatSummary, scrapeMetrics, summarizeQueues } from './metrics-summary.js';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
@@ -36,6 +37,8 @@ export interface SampleOptions {
 export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: SampleOptions): Promise<SampleRun> {
   const port = await freePort();
   const metricsPort = await freePort();
+  // A fresh namespace: no jobs left from earlier runs; the test suite's run id, when set, lets it check for leftovers.
+  const queuePrefix = ['sample', process.env.JOB_TRACING_TEST_RUN, randomUUID().slice(0, 8)].filter(Boolean).join('-');
   const app = spawn(
     process.execPath,
     ['--import', fileURLToPath(new URL('tracing.js', appDir)), fileURLToPath(new URL('main.js', appDir))],
@@ -45,7 +48,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
         PORT: String(port),
         METRICS_PORT: String(metricsPort),
         REDIS_URL: redisUrl,
-        QUEUE_PREFIX: `sample-${randomUUID().slice(0, 8)}`, // a fresh namespace: no jobs left from earlier runs
+        QUEUE_PREFIX: queuePrefix,
         DIGEST_EVERY_MS: '300', // the periodic digest, fast enough to show a few runs
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         NO_COLOR: '1',
@@ -77,6 +80,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
     metrics = await scrapeMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
   } finally {
     await stop(app);
+    await deleteKeys(redisUrl, `${queuePrefix}:*`);
   }
   const logLines = output.join('').split('\n').filter((line) => line.includes(' task{'));
   return { spans: receiver.spans, logLines, metrics };

@@ -11,9 +11,34 @@ export function redisConnection(): RedisConnection {
   return connectionFromUrl(url);
 }
 
-/** A queue name no other test or earlier run shares. */
+/**
+ * This `npm test` run's id, set by the global setup: it is in every queue name
+ * the tests make, so the run removes its own keys and checks for leftovers
+ * without touching other developers' keys on a shared Redis.
+ */
+export function testRunId(): string {
+  const runId = process.env.JOB_TRACING_TEST_RUN;
+  if (!runId) throw new Error('JOB_TRACING_TEST_RUN is not set: run the tests through jest, whose global setup sets it');
+  return runId;
+}
+
+const createdQueueNames = new Set<string>();
+
+/**
+ * A queue name no other test or earlier run shares. The test file's keys for it,
+ * under any prefix, are deleted after the file (test/support/remove-test-keys.ts).
+ */
 export function uniqueQueueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
+  const name = `${prefix}-${testRunId()}-${randomUUID().slice(0, 8)}`;
+  createdQueueNames.add(name);
+  return name;
+}
+
+/** The queue names this test file made, forgotten once returned. */
+export function takeCreatedQueueNames(): string[] {
+  const names = [...createdQueueNames];
+  createdQueueNames.clear();
+  return names;
 }
 
 export function queueOf(app: INestApplicationContext, queueName: string): Queue {
