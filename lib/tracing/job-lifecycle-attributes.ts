@@ -12,10 +12,10 @@ const JOB_STALLED_COUNT_ATTRIBUTE = 'messaging.bullmq.job.stalled_count';
  * What the job's own fields tell about this attempt: its planned delay, its real
  * wait, how many attempts failed before it and how often it stalled. Read from
  * the job as BullMQ fetched it: no Redis command. Zero counts are left out.
- * Added to `attributes` when given (no new object per job), else to a new one.
  */
-export function jobLifecycleAttributes(job: Job, attributes: Attributes = {}): Attributes {
+export function jobLifecycleAttributes(job: Job): Attributes {
   const { delayMs, waitMs } = jobTiming(job);
+  const attributes: Attributes = {};
   if (delayMs > 0) attributes[JOB_DELAY_ATTRIBUTE] = delayMs;
   if (waitMs !== undefined) attributes[JOB_WAIT_ATTRIBUTE] = waitMs;
   if (job.attemptsMade > 0) attributes[JOB_ATTEMPTS_MADE_ATTRIBUTE] = job.attemptsMade;

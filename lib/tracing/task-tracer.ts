@@ -1,4 +1,5 @@
 import {
+  type Attributes,
   type Context,
   context,
   type Span,
@@ -20,10 +21,10 @@ import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
+import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { JobStoredContext } from './job-stored-context.js';
 import { recordFailure } from './record-failure.js';
-import { schedulerIdOf } from './scheduler-run.js';
-import { taskFields } from './task-fields.js';
+import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
 
@@ -69,7 +70,18 @@ export class TaskTracer {
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
     const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
-    const fields = taskFields(job, taskSpan.fields);
+    const fields: Attributes = {
+      task_id: job.id,
+      attempt: job.attemptsMade + 1,
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': job.queueName,
+      'messaging.message.id': job.id,
+      ...schedulerRunFields(job),
+      ...jobLifecycleAttributes(job),
+      ...taskSpan.fields,
+    };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
