@@ -55,20 +55,18 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
     // A span active while the Worker is built leaks into its processing loop (bullmq issue 4731).
     const spanAtConstruction = trace.getSpan(context.active());
     const explorer = this;
-    // A plain function: bullmq calls it as `worker.processFn(...)`, so `this` is the Worker.
+    // `worker` is the Worker: bullmq calls the processor as `worker.processFn(...)`.
     // Request-scoped processors are decorated per job and called without a Worker.
-    const tracedProcessor = function (this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
-      const makeSpan = explorer.strategyFor(this, job.queueName);
+    const traced: TracedCall = function (worker, job, token, signal) {
+      const makeSpan = explorer.strategyFor(worker, job.queueName);
       if (!makeSpan) return processor(job, token, signal);
       let activeContext = context.active();
-      if (this && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
+      if (worker && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
         activeContext = trace.deleteSpan(activeContext);
       }
       return explorer.taskTracer.run(makeSpan, job, activeContext, () => processor(job, token, signal));
     };
-    // BullMQ creates an AbortSignal only for processors that declare a third parameter.
-    Object.defineProperty(tracedProcessor, 'length', { value: processor.length });
-    return tracedProcessor;
+    return withArityOf(processor, traced);
   }
 
   private strategyFor(worker: object | undefined, queueName: string): ProcessorStrategy {
@@ -110,6 +108,35 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
       .getProviders()
       .map((wrapper) => wrapper.instance as unknown)
       .filter((instance): instance is WorkerHost => instance instanceof WorkerHost);
+  }
+}
+
+type TracedCall = (worker: object | undefined, job: Job, token?: string, signal?: AbortSignal) => ReturnType<Processor>;
+
+/**
+ * BullMQ creates an AbortSignal only for processors that declare a third
+ * parameter, so the wrapper declares as many as the processor. A wrapper per
+ * arity, not defineProperty('length'), which cost most of a request-scoped
+ * processor's decoration per job.
+ */
+function withArityOf(processor: Processor, traced: TracedCall): Processor {
+  switch (processor.length) {
+    case 0:
+      return function (this: object | undefined) {
+        return traced(this, arguments[0] as Job, arguments[1] as string | undefined, arguments[2] as AbortSignal | undefined);
+      };
+    case 1:
+      return function (this: object | undefined, job: Job) {
+        return traced(this, job, arguments[1] as string | undefined, arguments[2] as AbortSignal | undefined);
+      };
+    case 2:
+      return function (this: object | undefined, job: Job, token?: string) {
+        return traced(this, job, token, arguments[2] as AbortSignal | undefined);
+      };
+    default:
+      return function (this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
+        return traced(this, job, token, signal);
+      };
   }
 }
 

@@ -171,6 +171,8 @@ describe('producer metrics', () => {
 
   it('records a failed add with its error.type', async () => {
     const queue = new Queue(uniqueQueueName('metrics-producer-fail'), { connection: redisConnection() });
+    // Connected before the add fails, so close() finds a connection to close.
+    await queue.waitUntilReady();
     try {
       // BullMQ rejects a job id that is only digits; nothing reaches Redis.
       await expect(new TracedQueue(queue).add('bad', {}, { jobId: '123' })).rejects.toThrow();
@@ -244,6 +246,7 @@ describe('queue state gauges', () => {
     expect(pointsFor(await harness.collect(), 'messaging.bullmq.queue.jobs', queueName)).toHaveLength(0);
     expect(reads).not.toHaveBeenCalled();
     await queue.obliterate({ force: true });
+    await state.app!.close();
 
     const observed = uniqueQueueName('metrics-closed');
     const closing = await seedQueue(observed, { queueMetrics: true });

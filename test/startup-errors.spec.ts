@@ -3,10 +3,11 @@ import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { InvalidTracingContextError, JobTracingModule, SkipTaskTracing, TraceTask, TracingContext } from '../lib/index.js';
+import { initOrClose } from './support/app.js';
 import { redisConnection, uniqueQueueName } from './support/queues.js';
 
 async function start(imports: Array<Type | DynamicModule>): Promise<void> {
-  const app = await (await Test.createTestingModule({ imports }).compile()).init();
+  const app = await initOrClose(await Test.createTestingModule({ imports }).compile());
   await app.close();
 }
 
@@ -14,11 +15,8 @@ describe('start-up errors', () => {
   it('names forRoot when forFeature is imported without it', async () => {
     const queueName = uniqueQueueName('no-root');
     await expect(
-      start([
-        BullModule.forRoot({ connection: redisConnection() }),
-        BullModule.registerQueue({ name: queueName }),
-        JobTracingModule.forFeature(queueName),
-      ]),
+      // No queue is registered: the app fails while its providers are built, before it could be closed.
+      start([BullModule.forRoot({ connection: redisConnection() }), JobTracingModule.forFeature(queueName)]),
     ).rejects.toThrow(`JobTracingModule.forFeature('${queueName}') needs JobTracingModule.forRoot()`);
   });
 

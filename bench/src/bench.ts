@@ -9,7 +9,17 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { BASELINE, EXTRA_MODES, FLOOR, type MeasuredRound, type Mode, MODES, type RoundResult } from './modes.js';
+import {
+  BASELINE,
+  EXTRA_MODES,
+  FLOOR,
+  type MeasuredRound,
+  type Mode,
+  MODES,
+  type RoundResult,
+  WITH_METRICS,
+  WITHOUT_METRICS,
+} from './modes.js';
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +88,7 @@ for (let round = 1; round <= rounds; round++) {
         const overFloor = addedOverFloor(measured, m.mode);
         return `${m.mode} ${m.cpuMicrosPerJob.toFixed(1)}us (${signed(added, 1)}, ${multiple(overFloor)} floor)`;
       })
-      .join(', '),
+      .join(', ') + (Number.isNaN(metricsCost(measured)) ? '' : `; metrics ${signed(metricsCost(measured), 1)}us`),
   );
 }
 const soak = Number(values.soak) > 0 ? await runSoak(Number(values.soak)) : undefined;
@@ -189,6 +199,11 @@ function addedCpu(round: MeasuredRound[], mode: Mode): number {
   return of(round, mode)!.cpuMicrosPerJob - (of(round, BASELINE)?.cpuMicrosPerJob ?? NaN);
 }
 
+/** What recording the metrics into an SDK MeterProvider adds per job: NaN unless both modes ran. */
+function metricsCost(round: MeasuredRound[]): number {
+  return (of(round, WITH_METRICS)?.cpuMicrosPerJob ?? NaN) - (of(round, WITHOUT_METRICS)?.cpuMicrosPerJob ?? NaN);
+}
+
 /** NaN in a round where the floor cost nothing measurable over `none`: noise, and no base for a multiple. */
 function addedOverFloor(round: MeasuredRound[], mode: Mode): number {
   const floorAdded = addedCpu(round, FLOOR);
@@ -222,7 +237,16 @@ function summarize(all: MeasuredRound[][]) {
       },
     ]),
   );
-  return { command: commandLine(), date: new Date().toISOString(), rounds, jobs, modes: summaries, measuredRounds: all };
+  return {
+    command: commandLine(),
+    date: new Date().toISOString(),
+    rounds,
+    jobs,
+    modes: summaries,
+    // CPU us per job of job-tracing-metrics over job-tracing's in the same round, median.
+    metricsCpuMicrosPerJob: figure(median(all.map(metricsCost))),
+    measuredRounds: all,
+  };
 }
 
 function commandLine(): string {
@@ -309,6 +333,16 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
       ` value outgrows hash-max-listpack-value (${listpackValue} here), as \`opts\` does when it carries a stored trace context` +
       ' (the hash turns from a listpack into a hashtable).',
     ...perRound,
+    ...(all.some((round) => !Number.isNaN(metricsCost(round)))
+      ? [
+          '',
+          `## The cost of metrics`,
+          '',
+          `CPU us/job of \`${WITH_METRICS}\` (an SDK MeterProvider registered: the messaging metrics are recorded) over` +
+            ` \`${WITHOUT_METRICS}\`'s (the same, into the API's no-op meter), per round: ${all.map((round) => signed(metricsCost(round), 1)).join(', ')};` +
+            ` median ${signed(median(all.map(metricsCost)), 1)}. The micro benchmark's \`defaultMetrics\` against \`defaultTaskSpan\` gives the same without Redis.`,
+        ]
+      : []),
     ...(microResults.length ? microSection(microResults) : []),
     ...(soakRss
       ? [

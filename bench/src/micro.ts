@@ -3,28 +3,28 @@
 // clean global state; every case is measured in interleaved rounds (in alternating
 // order), and the median and the least are printed, as JSON, in the order of CASES.
 // On a shared machine, interference only adds time: the least is the steadier figure.
-//   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--prototypes] [--before=DIR] [--table]
-// --prototypes adds the phase-2 candidates of issue 9 (prototype/task-tracer-prototype.ts).
+//   node bench/dist/micro.js [--iterations=N] [--rounds=R] [--only=key,key] [--before=DIR] [--table]
+// An SDK MeterProvider is registered, as in an application with metrics.
 // --before=DIR measures the library's cases against a copy of an earlier dist/ too, in the same process.
 // DIR must lie inside the repository, so that it resolves the same node_modules (bench/dist is ignored by git):
 //   git stash; npm run build; cp -r dist bench/dist/before; git stash pop; npm run bench  (or npm run build && tsc -p bench)
 //   node bench/dist/micro.js --before=bench/dist/before --table
-import { type Attributes, context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, context, createContextKey, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Job, Queue } from 'bullmq';
 import type { MakeSpan } from 'nestjs-job-tracing';
 import * as currentIndex from 'nestjs-job-tracing';
-import { ContextualTaskSpan, DefaultTaskSpan, LevelFilter, SpanLevel } from 'nestjs-job-tracing';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
-import { type PrototypeSwitches, TaskTracerPrototype } from './prototype/task-tracer-prototype.js';
 // Internal on purpose: this measures the per-job layer itself, which the package does not export.
 import * as currentStoredContext from '../../dist/context/stored-trace-context.js';
 import * as currentExplorer from '../../dist/job-tracing.explorer.js';
+import * as currentJobMetrics from '../../dist/metrics/job-metrics.js';
 import * as currentTaskTracer from '../../dist/tracing/task-tracer.js';
 
 interface Lib {
@@ -32,8 +32,15 @@ interface Lib {
   storedContext: typeof currentStoredContext;
   explorer: typeof currentExplorer;
   taskTracer: typeof currentTaskTracer;
+  jobMetrics: typeof currentJobMetrics;
 }
-const currentLib: Lib = { index: currentIndex, storedContext: currentStoredContext, explorer: currentExplorer, taskTracer: currentTaskTracer };
+const currentLib: Lib = {
+  index: currentIndex,
+  storedContext: currentStoredContext,
+  explorer: currentExplorer,
+  taskTracer: currentTaskTracer,
+  jobMetrics: currentJobMetrics,
+};
 
 async function loadLib(dist: string): Promise<Lib> {
   const load = (path: string) => import(pathToFileURL(resolve(dist, path)).href);
@@ -42,6 +49,7 @@ async function loadLib(dist: string): Promise<Lib> {
     storedContext: await load('context/stored-trace-context.js'),
     explorer: await load('job-tracing.explorer.js'),
     taskTracer: await load('tracing/task-tracer.js'),
+    jobMetrics: await load('metrics/job-metrics.js'),
   };
 }
 
@@ -50,7 +58,6 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '50000' },
     rounds: { type: 'string', default: '5' },
     only: { type: 'string' },
-    prototypes: { type: 'boolean', default: false },
     before: { type: 'string' },
     table: { type: 'boolean', default: false },
   },
@@ -63,11 +70,20 @@ trace.setGlobalTracerProvider(
 );
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+// Collected every second, as an application's reader would, into an exporter that keeps nothing for long.
+metrics.setGlobalMeterProvider(
+  new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA),
+        exportIntervalMillis: 1000,
+      }),
+    ],
+  }),
+);
 
 const tracer = trace.getTracer('micro');
 const quietLogger = { error() {}, warn() {}, log() {} };
-const infoFilter = LevelFilter.parse('info');
-const debugFilter = LevelFilter.parse('debug');
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const jobWith = (metadata?: string) =>
   ({
@@ -89,23 +105,9 @@ const taskAttributes = (): Attributes => ({
   'messaging.message.id': job.id,
 });
 
-const traced = (tracerToUse: { run: TaskTracerPrototype['run'] }, makeSpan: MakeSpan) => () =>
-  tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
-const prototype = (switches: PrototypeSwitches, filter = infoFilter) => new TaskTracerPrototype(tracer, filter, quietLogger, switches);
-const ALL_SWITCHES: PrototypeSwitches = {
-  queueConstants: true,
-  storedContextObject: true,
-  levelCheckFirst: true,
-  eventsAtDebug: true,
-  noHookClosures: true,
-};
 const SCRATCH_KEY = createContextKey('micro scratch');
 // Events on one long-lived span: the SDK keeps the latest 128 and counts the others dropped, at the same cost per event.
 const eventSpan = tracer.startSpan('events');
-const defaultSpan = new DefaultTaskSpan();
-const contextualSpan = new ContextualTaskSpan();
-const debugSpan = new DefaultTaskSpan({ level: SpanLevel.DEBUG });
-
 // The enqueue side against a stand-in for Queue.add that resolves at once: the wrapper's cost only.
 const standInQueue = { name: 'micro', add: async () => ({ id: '1' }), addBulk: async () => [] } as unknown as Queue;
 const producerAttributes = (): Attributes => ({
@@ -188,6 +190,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
   const info = LevelFilter.parse('info');
   const taskTracer = new TaskTracer({ tracer, levelFilter: info, logger: quietLogger });
   const noEventsTracer = new TaskTracer({ tracer, levelFilter: info, logger: quietLogger, hooks: { onStart() {}, onSuccess() {} } });
+  const metricsTracer = new TaskTracer({ tracer, levelFilter: info, logger: quietLogger, metrics: new lib.jobMetrics.JobMetrics() });
   const run = (tracerToUse: InstanceType<typeof TaskTracer>, makeSpan: MakeSpan) => () =>
     tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
   const tracedQueue = new TracedQueue(standInQueue);
@@ -196,6 +199,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
   const explorer = new lib.explorer.JobTracingExplorer(undefined as never, { getProviders: () => [] } as never, undefined as never, taskTracer, {});
   const cases: Case[] = [
     { key: 'defaultTaskSpan', label: 'TaskTracer.run, DefaultTaskSpan', call: run(taskTracer, new DefaultTaskSpan()) },
+    { key: 'defaultMetrics', label: 'TaskTracer.run, DefaultTaskSpan, with metrics', call: run(metricsTracer, new DefaultTaskSpan()) },
     { key: 'defaultNoEvents', label: 'TaskTracer.run, DefaultTaskSpan, no-op onStart/onSuccess', call: run(noEventsTracer, new DefaultTaskSpan()) },
     {
       key: 'defaultFiltered',
@@ -214,33 +218,6 @@ function libCases(lib: Lib, suffix = ''): Case[] {
   return cases.map((c) => ({ ...c, key: c.key + suffix, label: suffix ? `${c.label} (${values.before})` : c.label }));
 }
 
-// Phase-2 candidates for task-tracer.ts, each alone, then all together.
-const PROTOTYPE_CASES: Case[] = [
-  ...prototypeCases('default', defaultSpan),
-  ...prototypeCases('contextual', contextualSpan),
-  { key: 'protoFilteredAsToday', label: 'prototype, not recorded (DEBUG span, INFO filter), as today', call: traced(prototype({}), debugSpan) },
-  { key: 'protoFilteredLevelFirst', label: 'prototype, not recorded, levelCheckFirst', call: traced(prototype({ levelCheckFirst: true }), debugSpan) },
-  { key: 'protoDefaultDebugFilterAll', label: 'prototype, DefaultTaskSpan, DEBUG filter (events kept), all switches', call: traced(prototype(ALL_SWITCHES, debugFilter), defaultSpan) },
-];
-
-function prototypeCases(name: string, makeSpan: MakeSpan): Case[] {
-  const variants: Array<[string, PrototypeSwitches]> = [
-    ['AsToday', {}],
-    ['QueueConstants', { queueConstants: true }],
-    ['StoredContextObject', { storedContextObject: true }],
-    ['NoHookClosures', { noHookClosures: true }],
-    ['EventsAtDebug', { eventsAtDebug: true }],
-    ['EventsAtDebugInHooks', { eventsAtDebugInHooks: true }],
-    ['EventsAtDebugInHooksNoClosures', { eventsAtDebugInHooks: true, noHookClosures: true }],
-    ['All', ALL_SWITCHES],
-  ];
-  return variants.map(([variant, switches]) => ({
-    key: `proto${name[0].toUpperCase()}${name.slice(1)}${variant}`,
-    label: `prototype, ${name}: ${variant === 'AsToday' ? 'as today' : variant === 'All' ? 'all switches' : Object.keys(switches).join(', ')}`,
-    call: traced(prototype(switches), makeSpan),
-  }));
-}
-
 async function cpuMicrosPerCall(call: () => unknown, iterations: number): Promise<number> {
   const before = process.cpuUsage();
   for (let i = 0; i < iterations; i++) await call();
@@ -257,7 +234,7 @@ function median(numbers: number[]): number {
 const only = values.only?.split(',');
 // --before=DIR: the same library cases against an earlier build (a copy of dist/), interleaved with today's in one process.
 const BEFORE_CASES = values.before ? libCases(await loadLib(resolve(values.before)), '@before') : [];
-const candidates = [...CASES, ...BEFORE_CASES, ...(values.prototypes ? PROTOTYPE_CASES : [])];
+const candidates = [...CASES, ...BEFORE_CASES];
 const selected = only ? candidates.filter((c) => only.includes(c.key.replace(/@before$/, ''))) : candidates;
 for (const { call } of selected) await cpuMicrosPerCall(call, ITERATIONS / 5); // warm-up
 const samples = new Map<string, number[]>(selected.map(({ key }) => [key, []]));

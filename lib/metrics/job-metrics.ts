@@ -38,26 +38,44 @@ export class JobMetrics {
     this.jobName = options.jobName ?? false;
   }
 
-  /** The handler, measured: its result or error passes through unchanged. */
+  /**
+   * The handler, measured: its result or error passes through unchanged. For
+   * attempts that get no span; a traced attempt is recorded inline by the tracer,
+   * without this extra async layer per job.
+   */
   measured<T>(job: Job, handler: () => Promise<T>): () => Promise<T> {
     return async () => {
-      const series = this.seriesOf(job);
-      const { processDuration, waitDuration, consumedMessages } = instruments.get();
-      const { waitMs } = jobTiming(job);
-      if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
       const startedAt = performance.now();
-      let attributes = series.succeeded;
       try {
-        return await handler();
+        const result = await handler();
+        this.recordAttempt(job, performance.now() - startedAt);
+        return result;
       } catch (error) {
-        // BullMQ's moves (DelayedError and the rest) are no failure: recorded without error.type.
-        if (!isJobMoved(error)) attributes = failedAttributes(series, errorTypeOf(error));
+        this.recordFailedAttempt(job, performance.now() - startedAt, error);
         throw error;
-      } finally {
-        processDuration.record((performance.now() - startedAt) / 1000, attributes);
-        consumedMessages.set(attributes, (consumedMessages.get(attributes) ?? 0) + 1);
       }
     };
+  }
+
+  /** An attempt whose handler returned: its processing time, one consumed message, and a first attempt's wait. */
+  recordAttempt(job: Job, durationMs: number): void {
+    const series = this.seriesOf(job);
+    this.record(job, series, durationMs, series.succeeded);
+  }
+
+  /** An attempt whose handler threw `error`: as recordAttempt, with the failure's `error.type` unless it is no failure. */
+  recordFailedAttempt(job: Job, durationMs: number, error: unknown): void {
+    const series = this.seriesOf(job);
+    // BullMQ's moves (DelayedError and the rest) are no failure: recorded without error.type.
+    this.record(job, series, durationMs, failedAttributes(series, isJobMoved(error) ? undefined : errorTypeOf(error)));
+  }
+
+  private record(job: Job, series: QueueSeries, durationMs: number, attributes: Attributes): void {
+    const { processDuration, waitDuration, consumedMessages } = instruments.get();
+    const { waitMs } = jobTiming(job);
+    if (waitMs !== undefined) waitDuration.record(waitMs / 1000, series.wait);
+    processDuration.record(durationMs / 1000, attributes);
+    consumedMessages.set(attributes, (consumedMessages.get(attributes) ?? 0) + 1);
   }
 
   private seriesOf(job: Job): QueueSeries {

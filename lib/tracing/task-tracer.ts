@@ -2,19 +2,13 @@ import {
   type Attributes,
   type Context,
   context,
+  type Span,
   SpanKind,
   trace,
   type Tracer,
 } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
-import {
-  isPropagationStyle,
-  type PropagationDefaults,
-  propagationDefaults,
-  readStoredStyle,
-  resolvePropagation,
-} from '../context/propagation-style.js';
-import { readStoredContext } from '../context/stored-trace-context.js';
+import { isPropagationStyle, type PropagationDefaults, propagationDefaults, resolvePropagation } from '../context/propagation-style.js';
 import type { TracingContext } from '../context/tracing-context.js';
 import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
@@ -29,6 +23,7 @@ import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { jobMovedBy, recordJobMoved } from './job-moved.js';
+import { JobStoredContext } from './job-stored-context.js';
 import { recordFailure } from './record-failure.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
@@ -75,8 +70,6 @@ export class TaskTracer {
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
-    // Measured whether or not the level filter records the span.
-    handler = this.jobMetrics?.measured(job, handler) ?? handler;
     const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
     const fields: Attributes = {
       task_id: job.id,
@@ -92,8 +85,8 @@ export class TaskTracer {
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
-      // Not recorded, but the upstream context still flows to work done inside.
-      return context.with(scoped, handler);
+      // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
+      return context.with(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
@@ -106,32 +99,43 @@ export class TaskTracer {
     );
     const startedAt = performance.now();
     const inSpan = trace.setSpan(scoped, span);
-    this.callHook(inSpan, 'onStart', () => this.hooks.onStart(job, span));
     let result: T;
     try {
-      result = await context.with(inSpan, handler);
+      // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
+      result = await context.with(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
     } catch (error) {
+      const latencyMs = performance.now() - startedAt;
+      this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
       const movedTo = jobMovedBy(error);
       if (movedTo) {
         recordJobMoved(span, job, movedTo);
       } else {
         recordFailure(span, error);
-        this.callHook(inSpan, 'onFailure', () => this.hooks.onFailure(job, error, performance.now() - startedAt, span));
+        context.with(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
       if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
       throw error;
     }
-    this.callHook(inSpan, 'onSuccess', () => this.hooks.onSuccess(job, result, performance.now() - startedAt, span));
     span.end();
     return result;
   }
 
+  /** Runs inside the task's scope, so hooks see its span and what they log carries the task's fields; bound once. */
+  private readonly handleInScope = async <T>(job: Job, span: Span, startedAt: number, handler: () => Promise<T>): Promise<T> => {
+    this.callHook('onStart', job, span);
+    const result = await handler();
+    const latencyMs = performance.now() - startedAt;
+    this.jobMetrics?.recordAttempt(job, latencyMs);
+    this.callHook('onSuccess', job, result, latencyMs, span);
+    return result;
+  };
+
   /** The strategy's span and its parent; a strategy that throws or returns nonsense gets the default. */
   private planSpan(makeSpan: MakeSpan, job: Job, activeContext: Context): { taskSpan: TaskSpan; parent: Context } {
-    const stored = this.storedContextOf(job);
+    const stored = new JobStoredContext(job, this.contextProblems);
     try {
-      const taskSpan = makeSpan.makeSpan(job, stored.read);
+      const taskSpan = makeSpan.makeSpan(job, () => stored.read());
       if (typeof taskSpan?.name !== 'string' || !isSpanLevel(taskSpan.level)) {
         throw new Error('it must return a name and a SpanLevel');
       }
@@ -154,7 +158,7 @@ export class TaskTracer {
     job: Job,
     taskSpan: TaskSpan,
     parent: TracingContext,
-    stored: ReturnType<TaskTracer['storedContextOf']>,
+    stored: JobStoredContext,
     activeContext: Context,
   ): { taskSpan: TaskSpan; parent: Context } {
     const style = resolvePropagation(
@@ -171,45 +175,14 @@ export class TaskTracer {
     return { taskSpan: { ...taskSpan, links }, parent: trace.deleteSpan(activeContext) };
   }
 
-  /** Reads the job's stored context at most once; a problem with it is reported, rate-limited per queue. */
-  private storedContextOf(job: Job) {
-    let result: ReturnType<typeof readStoredContext> | undefined;
-    const resolve = () => {
-      if (result) return result;
-      result = readStoredContext(job);
-      if ('problem' in result) this.contextProblems.report(job, result.problem, result.absent);
-      return result;
-    };
-    return {
-      // The job's own style; a malformed one is reported and ignored, and the strategy's style applies.
-      style: () => {
-        const read = readStoredStyle(job);
-        if (!('problem' in read)) return read.style;
-        this.contextProblems.reportStyle(job, read.problem);
-        return undefined;
-      },
-      read: () => {
-        const stored = resolve();
-        return 'context' in stored ? stored.context : undefined;
-      },
-      // The stored context keeps baggage a propagator extracted; another parent is taken as given.
-      parentContextOf: (tracingContext: TracingContext): Context => {
-        const stored = resolve();
-        return 'context' in stored && stored.context === tracingContext
-          ? stored.parent
-          : trace.setSpanContext(context.active(), tracingContext.toSpanContext());
-      },
-    };
-  }
-
   private retryLinkProblem(job: Job): (problem: string) => void {
     return (problem) => this.contextProblems.reportRetryLink(job, problem);
   }
 
-  // Inside the task's scope, so what a hook logs carries the task's fields.
-  private callHook(scope: Context, name: keyof TaskHooks, hook: () => void): void {
+  // The caller runs it inside the task's scope.
+  private callHook<K extends keyof TaskHooks>(name: K, ...args: Parameters<Required<TaskHooks>[K]>): void {
     try {
-      context.with(scope, hook);
+      Reflect.apply(this.hooks[name], this.hooks, args);
     } catch (error) {
       this.logger.error(`Task hook ${name} threw and was ignored: ${escapeLogText(safeString((error as Error)?.message ?? error))}`);
     }

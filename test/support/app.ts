@@ -22,5 +22,15 @@ export async function startApp(options: TestAppOptions = {}): Promise<INestAppli
     providers: options.providers ?? [],
   });
   if (options.logger) builder.setLogger(options.logger);
-  return (await builder.compile()).init();
+  return initOrClose(await builder.compile());
+}
+
+/** Initialises the app; one that fails to start is closed, so its queues' connections do not outlive the test. */
+export async function initOrClose(app: INestApplicationContext): Promise<INestApplicationContext> {
+  try {
+    return await app.init();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
 }
