@@ -1,5 +1,8 @@
 export const DEFAULT_TRACER_NAME = 'nestjs-job-tracing';
 
+/** `messaging.system` on every span and metric: not a well-known value, which the conventions allow. */
+export const MESSAGING_SYSTEM = 'bullmq';
+
 /** The Nest logger context of the library's own lines (`JobTracing: Failed in 1.2 s: …`). */
 export const LIBRARY_LOG_CONTEXT = 'JobTracing';
 

@@ -1,4 +1,5 @@
 import {
+  type Context,
   context,
   createTraceState,
   isSpanContextValid,
@@ -128,4 +129,9 @@ export function validatedTracingContext(fields: {
     traceFlags: fields.traceFlags,
     traceState: fields.traceState || undefined,
   });
+}
+
+/** `tracingContext` as the parent, keeping whatever else (baggage) is active. */
+export function explicitParent(tracingContext: TracingContext): Context {
+  return trace.setSpanContext(context.active(), tracingContext.toSpanContext());
 }

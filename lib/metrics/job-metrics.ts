@@ -3,13 +3,13 @@ import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
+import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
 import {
   CONSUMED_MESSAGES,
   JOB_NAME_ATTRIBUTE,
   JOB_WAIT_DURATION,
   MESSAGING_DURATION_BUCKETS,
-  MESSAGING_SYSTEM,
   PROCESS_DURATION,
   WAIT_BUCKETS,
 } from './metric-names.js';

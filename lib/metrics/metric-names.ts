@@ -4,8 +4,6 @@ export const MESSAGING_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1,
 /** A job may wait minutes behind a backlog: the wait histogram reaches further than the conventions' 10 s. */
 export const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
-export const MESSAGING_SYSTEM = 'bullmq';
-
 // OpenTelemetry messaging conventions.
 export const PROCESS_DURATION = 'messaging.process.duration';
 export const CONSUMED_MESSAGES = 'messaging.client.consumed.messages';

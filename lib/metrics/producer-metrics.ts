@@ -1,10 +1,10 @@
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { errorTypeOf } from '../tracing/error-type.js';
+import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
 import {
   CLIENT_OPERATION_DURATION,
   MESSAGING_DURATION_BUCKETS,
-  MESSAGING_SYSTEM,
   SENT_MESSAGES,
 } from './metric-names.js';
 

@@ -1,7 +1,7 @@
 import { type Attributes, type BatchObservableCallback, metrics } from '@opentelemetry/api';
 import type { JobType, Queue } from 'bullmq';
-import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
-import { JOB_STATE_ATTRIBUTE, MESSAGING_SYSTEM, QUEUE_JOBS } from './metric-names.js';
+import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
+import { JOB_STATE_ATTRIBUTE, QUEUE_JOBS } from './metric-names.js';
 
 /** Every state a BullMQ job can be in; `prioritized` jobs wait as `waiting` ones do. */
 export const QUEUE_STATES: readonly JobType[] = [

@@ -1,6 +1,6 @@
 import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
-import type { TracingContext } from '../context/tracing-context.js';
-import { DEFAULT_TRACER_NAME } from '../job-tracing.constants.js';
+import { explicitParent, type TracingContext } from '../context/tracing-context.js';
+import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
 
@@ -46,7 +46,7 @@ export class ProducerSpan {
       {
         kind: SpanKind.PRODUCER,
         attributes: {
-          'messaging.system': 'bullmq',
+          'messaging.system': MESSAGING_SYSTEM,
           'messaging.operation.type': 'send',
           ...(send.destination !== undefined && { 'messaging.destination.name': send.destination }),
           ...send.attributes,
@@ -64,9 +64,4 @@ export class ProducerSpan {
       span.end();
     }
   }
-}
-
-/** `tracingContext` as the parent, keeping whatever else (baggage) is active. */
-export function explicitParent(tracingContext: TracingContext): Context {
-  return trace.setSpanContext(context.active(), tracingContext.toSpanContext());
 }

@@ -1,8 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { assertPropagationStyle, type PropagationStyle, withPropagationStyle } from '../context/propagation-style.js';
 import { serializeContext, withStoredContext } from '../context/stored-trace-context.js';
-import type { TracingContext } from '../context/tracing-context.js';
-import { explicitParent } from './producer-span.js';
+import { explicitParent, type TracingContext } from '../context/tracing-context.js';
 
 /** What a traced producer accepts beside BullMQ's own job options. */
 export interface JobTracingOptions {

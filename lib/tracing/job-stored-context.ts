@@ -1,8 +1,8 @@
-import { type Context, context, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { type PropagationStyle, readStoredStyle } from '../context/propagation-style.js';
 import { readStoredContext, type StoredContextResult } from '../context/stored-trace-context.js';
-import type { TracingContext } from '../context/tracing-context.js';
+import { explicitParent, type TracingContext } from '../context/tracing-context.js';
 import type { StoredContextProblems } from '../logging/stored-context-problems.js';
 
 /**
@@ -38,7 +38,7 @@ export class JobStoredContext {
     const stored = this.resolve();
     return 'context' in stored && stored.context === tracingContext
       ? stored.parent
-      : trace.setSpanContext(context.active(), tracingContext.toSpanContext());
+      : explicitParent(tracingContext);
   }
 
   private resolve(): StoredContextResult {

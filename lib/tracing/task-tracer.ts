@@ -12,6 +12,7 @@ import { isPropagationStyle, type PropagationDefaults, propagationDefaults, reso
 import type { TracingContext } from '../context/tracing-context.js';
 import type { MakeSpan, TaskSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
+import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import type { LevelFilter } from '../levels/level-filter.js';
 import { isSpanLevel } from '../levels/span-level.js';
 import type { JobMetrics } from '../metrics/job-metrics.js';
@@ -74,7 +75,7 @@ export class TaskTracer {
     const fields: Attributes = {
       task_id: job.id,
       attempt: job.attemptsMade + 1,
-      'messaging.system': 'bullmq',
+      'messaging.system': MESSAGING_SYSTEM,
       'messaging.operation.type': 'process',
       'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
