@@ -8,6 +8,7 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/dual-builds.mjs', import.meta.
 
 interface DualBuildsReport {
   files: { commonjs: string; esm: string };
+  exports: Record<'commonjs' | 'esm', { root: string[]; sandbox: string[] }>;
   sameModuleClass: boolean;
   registries: { processorDecorations?: number; workerProcessTracings?: number };
   jobs: Array<{ build: string; kind: string; queue: string; jobId: string; result: string }>;
@@ -30,6 +31,10 @@ describe('the CommonJS and the ESM build loaded in one process', () => {
     expect(report.files.commonjs).toMatch(/[/\\]dist[/\\]cjs[/\\]index\.js$/);
     expect(report.files.esm).toMatch(/[/\\]dist[/\\]index\.js$/);
     expect(report.sameModuleClass).toBe(false);
+    // The same public surface from both, for both entry points.
+    expect(report.exports.commonjs).toEqual(report.exports.esm);
+    expect(report.exports.esm.root).toContain('JobTracingModule');
+    expect(report.exports.esm.sandbox).toContain('traceSandboxedProcessor');
     expect(report.jobs.map(({ build, kind, result }) => ({ build, kind, result }))).toEqual([
       { build: 'commonjs', kind: 'decorated', result: 'decorated by commonjs' },
       { build: 'commonjs', kind: 'inline', result: 'inline by commonjs' },
