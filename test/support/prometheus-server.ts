@@ -32,7 +32,7 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
     config,
-    ['global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: sample', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sample\n    static_configs:\n      - targets: ['${target}']\n`,
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
