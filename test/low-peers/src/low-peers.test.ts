@@ -15,7 +15,17 @@ import {
   TracedQueue,
   TraceTask,
 } from 'nestjs-job-tracing';
-import { captureStdout, deleteQueues, finalState, redisConnection, setupTracing, startApp, taskSpans, uniqueQueueName, waitFor } from './support.js';
+import {
+  captureStdout,
+  deleteQueues,
+  finalState,
+  redisConnection,
+  setupTracing,
+  startApp,
+  taskSpans,
+  uniqueQueueName,
+  waitFor,
+} from './support.js';
 
 // The lowest versions of every peer range, installed by run.mjs from package-lock.json.
 describe('on the lowest claimed peers', () => {
