@@ -6,6 +6,7 @@ import { FLAKY_DOMAIN } from '../sample/src/email/email.constants.js';
 import { OtlpReceiver } from '../sample/src/otlp-receiver.js';
 import { runSample } from '../sample/src/run.js';
 import { screenshot } from './support/chromium.js';
+import { serveWithOtlpNames } from './support/otlp-metric-names.js';
 import {
   PROMETHEUS_BIN,
   type PromSample,
@@ -108,6 +109,14 @@ function expectSane({ what, unit, samples }: Evaluated): void {
   }
 }
 
+/** Each query returned exactly the queues it applies to, with sane values. */
+function expectEachApplyingQueue(results: Evaluated[]): void {
+  for (const result of results) {
+    expect([result.what, queuesOf(result.samples)]).toEqual([result.what, expectedQueues(result.expr)]);
+    expectSane(result);
+  }
+}
+
 const describeWithPrometheus = prometheusInstalled() ? describe : describe.skip;
 if (!prometheusInstalled()) {
   process.stderr.write(`dashboard-prometheus.spec: skipped, ${PROMETHEUS_BIN} is absent (apt-get install prometheus; .ci/run does)\n`);
@@ -137,17 +146,24 @@ describe('the Grafana dashboard, as a file', () => {
 describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the sample app under load', () => {
   const receiver = new OtlpReceiver();
   const panelResults: Evaluated[] = [];
+  /** The same queries on a Prometheus that holds the names an OTLP path writes. */
+  const otlpNamedResults: Evaluated[] = [];
   const exampleResults: Evaluated[] = [];
   const variableValues = new Map<string, string[]>();
+  let otlpNames: { seconds: number; plain: number };
 
-  async function evaluate(prometheus: PrometheusServer): Promise<void> {
+  async function evaluatePanels(prometheus: PrometheusServer, results: Evaluated[], naming = ''): Promise<void> {
     for (const panel of queryPanels) {
       for (const target of panel.targets!) {
         const expr = substituted(target.expr);
         const samples = await prometheus.query(expr);
-        panelResults.push({ what: `${panel.title} ${target.refId}`, expr, unit: unitOf(panel, target), samples });
+        results.push({ what: `${panel.title} ${target.refId}${naming}`, expr, unit: unitOf(panel, target), samples });
       }
     }
+  }
+
+  async function evaluate(prometheus: PrometheusServer): Promise<void> {
+    await evaluatePanels(prometheus, panelResults);
     for (const expr of docsExamples()) {
       const unit = expr.startsWith('histogram_quantile') ? 's' : 'rate';
       exampleResults.push({ what: expr, expr, unit, samples: await prometheus.query(expr) });
@@ -176,10 +192,18 @@ describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the 
       appDir: APP_DIR,
       async whileRunning({ metricsPort, post }) {
         const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`);
+        const renamed = await serveWithOtlpNames(`http://127.0.0.1:${metricsPort}/metrics`);
+        const otlpNamed = await startPrometheus(renamed.target);
         try {
           await load(post);
           await sleep(2_000); // the last retries run and are scraped
           await evaluate(prometheus);
+          await evaluatePanels(otlpNamed, otlpNamedResults, ' (OTLP names)');
+          const count = async (name: string) => (await otlpNamed.query(`count({__name__="${name}"})`))[0]?.value ?? 0;
+          otlpNames = {
+            seconds: await count('messaging_process_duration_seconds_bucket'),
+            plain: await count('messaging_process_duration_bucket'),
+          };
           if (process.env.DASHBOARD_PICTURE) {
             const p95 = dashboard.panels.find((panel) => panel.title.startsWith('Processing time'))!.targets![1];
             const graph = `${prometheus.url}/graph?g0.expr=${encodeURIComponent(substituted(p95.expr))}&g0.tab=0&g0.range_input=20s`;
@@ -187,13 +211,16 @@ describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the 
             console.log(`rendered ${graph} to ${PICTURE}`);
           }
         } finally {
-          await prometheus.stop();
+          await Promise.all([prometheus.stop(), otlpNamed.stop(), renamed.stop()]);
         }
       },
     });
     console.log(
-      `${panelResults.length} panel queries evaluated, ${exampleResults.length} docs examples:\n` +
-        [...panelResults, ...exampleResults].map(({ what, samples }) => `  ${what}: ${queuesOf(samples).join(', ')}`).join('\n'),
+      `${panelResults.length} panel queries evaluated on the exporter's names, the same ${otlpNamedResults.length} on OTLP names, ` +
+        `${exampleResults.length} docs examples:\n` +
+        [...panelResults, ...otlpNamedResults, ...exampleResults]
+          .map(({ what, samples }) => `  ${what}: ${queuesOf(samples).join(', ')}`)
+          .join('\n'),
     );
   }, 120_000);
 
@@ -203,10 +230,14 @@ describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the 
 
   it('evaluates every panel query, each returning a series for every queue it applies to, with sane values', () => {
     expect(panelResults.length).toBe(queryPanels.flatMap((panel) => panel.targets!).length);
-    for (const result of panelResults) {
-      expect([result.what, queuesOf(result.samples)]).toEqual([result.what, expectedQueues(result.expr)]);
-      expectSane(result);
-    }
+    expectEachApplyingQueue(panelResults);
+  });
+
+  it('evaluates them the same on the names an OTLP path into Prometheus writes (_seconds)', () => {
+    expect(otlpNames.seconds).toBeGreaterThan(0);
+    expect(otlpNames.plain).toBe(0);
+    expect(otlpNamedResults.length).toBe(panelResults.length);
+    expectEachApplyingQueue(otlpNamedResults);
   });
 
   it('shows the flaky emails as failures of type Error and as retries, and no other queue failing', () => {
@@ -230,10 +261,7 @@ describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the 
 
   it("evaluates the docs' PromQL examples the same way", () => {
     expect(exampleResults.length).toBeGreaterThanOrEqual(3);
-    for (const result of exampleResults) {
-      expect([result.what, queuesOf(result.samples)]).toEqual([result.what, expectedQueues(result.expr)]);
-      expectSane(result);
-    }
+    expectEachApplyingQueue(exampleResults);
   });
 
   it("lists the sample's queues in the queue variable, and no job name without metricsJobName", () => {
