@@ -169,7 +169,7 @@ describeWithPrometheus('the Grafana dashboard on a real Prometheus scraping the 
       exampleResults.push({ what: expr, expr, unit, samples: await prometheus.query(expr) });
     }
     for (const variable of dashboard.templating.list.filter((entry) => entry.type === 'query')) {
-      const [, selector, label] = /^label_values\((.*), (\w+)\)$/.exec((variable.query as { query: string }).query)!;
+      const [, selector, label] = /^label_values\((.*), (\w+)\)$/.exec(variable.query as string)!;
       variableValues.set(variable.name, (await prometheus.labelValues(label, selector)).sort());
     }
   }
