@@ -20,7 +20,7 @@ import {
 const DASHBOARD = new URL('../docs/dashboards/bullmq-jobs.json', import.meta.url);
 const DOCS = new URL('../docs/', import.meta.url);
 const APP_DIR = new URL('../dist-sample/', import.meta.url);
-// `DASHBOARD_PICTURE=1 npm run build && … jest test/dashboard-prometheus.spec.ts` renders the docs' picture again.
+// `npm run build && DASHBOARD_PICTURE=1 … jest test/dashboard-prometheus.spec.ts` renders the docs' picture again (docs/dashboard.md).
 const PICTURE = fileURLToPath(new URL('../docs/images/p95-processing-time.png', import.meta.url));
 
 /** What Grafana puts in for the variables: every queue and job name; a rate window of a few 1 s scrapes; the load's span. */
