@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
 import {
@@ -26,8 +27,9 @@ interface QueueSeries {
   readonly wait: Attributes;
 }
 
-// Shared by every JobMetrics of the process, so two apps never report one series twice.
-const seriesByKey = new Map<string, QueueSeries>();
+// Shared by every JobMetrics of the process, so two apps never report one series twice;
+// per server first: server attributes are one object per server (see server-address.ts).
+const seriesByServer = new Map<Attributes, Map<string, QueueSeries>>();
 const instruments = new MeterInstruments(createConsumerInstruments);
 
 /** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
@@ -79,10 +81,16 @@ export class JobMetrics {
   }
 
   private seriesOf(job: Job): QueueSeries {
+    const server = serverAttributesOf((job as unknown as { queue?: unknown }).queue);
+    let seriesByKey = seriesByServer.get(server);
+    if (!seriesByKey) {
+      seriesByKey = new Map();
+      seriesByServer.set(server, seriesByKey);
+    }
     const key = this.jobName ? `${job.queueName}\u0000${job.name}` : job.queueName;
     let series = seriesByKey.get(key);
     if (!series) {
-      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
+      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName, ...server };
       if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
       const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
       series = { succeeded, failedBy: new Map(), wait: Object.freeze(wait) };
