@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
+import { BullModule, Processor, type RegisterQueueOptions, WorkerHost } from '@nestjs/bullmq';
 import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { BullMQOtel } from 'bullmq-otel';
 import {
   ContextualTaskSpan,
   DefaultTaskSpan,
   getTracedQueueToken,
   JobTracingModule,
+  type JobTracingModuleOptions,
   processSpanName,
   TraceTask,
   type TracedQueue,
@@ -94,5 +97,135 @@ describe('messaging semantic conventions on spans', () => {
     const [processSpan] = spansNamed(spans, `process ${contextual}`);
     expect(parentSpanId(processSpan)).toBe(spansNamed(spans, `send ${contextual}`)[0].spanContext().spanId);
     expect(spansNamed(spans, 'task')).toHaveLength(0);
+  });
+});
+
+/** An app whose one processor continues the stored trace (`child`), with its TracedQueue. */
+async function contextualApp(tracing?: JobTracingModuleOptions, queueOptions: Omit<RegisterQueueOptions, 'name'> = {}) {
+  const queueName = uniqueQueueName('v144');
+
+  @Processor(queueName)
+  @TraceTask(new ContextualTaskSpan())
+  class ContinuingProcessor extends WorkerHost {
+    async process() {
+      return 'done';
+    }
+  }
+
+  state.app = await startApp({
+    tracing,
+    imports: [BullModule.registerQueue({ name: queueName, ...queueOptions }), JobTracingModule.forFeature(queueName)],
+    providers: [ContinuingProcessor],
+  });
+  return { queueName, traced: state.app.get<TracedQueue>(getTracedQueueToken(queueName)) };
+}
+
+const spanIdOf = (span: ReadableSpan) => span.spanContext().spanId;
+const linkedIds = (span: ReadableSpan) => span.links.map((link) => link.context.spanId);
+const SERVER = () => {
+  const url = new URL(process.env.REDIS_URL!);
+  return { 'server.address': url.hostname, 'server.port': Number(url.port || 6379) };
+};
+
+describe('messaging conventions v1.44', () => {
+  it('addBulk of 3 in a request: 3 PRODUCER create spans, 1 CLIENT send linking them with message ids; each task a child of its create span, linked to it', async () => {
+    const { queueName, traced } = await contextualApp();
+    const jobs = await inRequest(() => traced.addBulk([1, 2, 3].map((n) => ({ name: `job-${n}`, data: { n } }))));
+    await Promise.all(jobs.map((job) => finished(job)));
+
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 3 && spansNamed(all, 'request').length === 1);
+    const [request] = spansNamed(spans, 'request');
+    const creates = spansNamed(spans, `create ${queueName}`);
+    const sends = spansNamed(spans, `send ${queueName}`);
+    expect(creates).toHaveLength(3);
+    expect(sends).toHaveLength(1);
+    const [send] = sends;
+
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(parentSpanId(send)).toBe(spanIdOf(request));
+    expect(send.attributes).toMatchObject({
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'addBulk',
+      'messaging.destination.name': queueName,
+      'messaging.batch.message_count': 3,
+      ...SERVER(),
+    });
+    expect(send.attributes).not.toHaveProperty('messaging.message.id');
+    for (const [index, job] of jobs.entries()) {
+      const create = creates.find((span) => span.attributes['messaging.message.id'] === job.id)!;
+      expect(create.kind).toBe(SpanKind.PRODUCER);
+      expect(parentSpanId(create)).toBe(spanIdOf(request));
+      expect(create.attributes).toMatchObject({
+        'messaging.system': 'bullmq',
+        'messaging.operation.type': 'create',
+        'messaging.operation.name': 'create',
+        'messaging.destination.name': queueName,
+        ...SERVER(),
+      });
+      expect(send.links[index].context.spanId).toBe(spanIdOf(create));
+      expect(send.links[index].attributes).toEqual({ 'messaging.message.id': job.id });
+
+      const task = spansNamed(spans, 'task', queueName).find((span) => span.attributes.task_id === job.id)!;
+      expect(task.spanContext().traceId).toBe(request.spanContext().traceId);
+      expect(parentSpanId(task)).toBe(spanIdOf(create));
+      expect(linkedIds(task)).toEqual([spanIdOf(create)]);
+      expect(task.attributes).toMatchObject(SERVER());
+    }
+  });
+
+  it('with createSpans: false and creationLink: false, the shape before v1.44 exactly: one PRODUCER send, every task its child, no link', async () => {
+    const { queueName, traced } = await contextualApp({ createSpans: false, creationLink: false });
+    const jobs = await inRequest(() => traced.addBulk([1, 2, 3].map((n) => ({ name: `job-${n}`, data: { n } }))));
+    await Promise.all(jobs.map((job) => finished(job)));
+
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 3 && spansNamed(all, 'request').length === 1);
+    expect(spansNamed(spans, `create ${queueName}`)).toHaveLength(0);
+    const [send] = spansNamed(spans, `send ${queueName}`);
+    expect(send.kind).toBe(SpanKind.PRODUCER);
+    expect(send.links).toEqual([]);
+    expect(parentSpanId(send)).toBe(spanIdOf(spansNamed(spans, 'request')[0]));
+    expect(send.attributes).toMatchObject({ 'messaging.operation.name': 'addBulk', 'messaging.batch.message_count': 3 });
+    for (const task of spansNamed(spans, 'task', queueName)) {
+      expect(parentSpanId(task)).toBe(spanIdOf(send));
+      expect(task.links).toEqual([]);
+    }
+  });
+
+  it('a single add keeps one PRODUCER send and no create span; its task is a child of the send and links to it, unless creationLink: false', async () => {
+    for (const creationLink of [true, false]) {
+      const { queueName, traced } = await contextualApp({ creationLink });
+      await finished(await inRequest(() => traced.add('one', {})));
+      const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+      expect(spansNamed(spans, `create ${queueName}`)).toHaveLength(0);
+      const [send] = spansNamed(spans, `send ${queueName}`);
+      expect(send.kind).toBe(SpanKind.PRODUCER);
+      expect(send.attributes).not.toHaveProperty('messaging.batch.message_count');
+      const [task] = spansNamed(spans, 'task', queueName);
+      expect(parentSpanId(task)).toBe(spanIdOf(send));
+      expect(linkedIds(task)).toEqual(creationLink ? [spanIdOf(send)] : []);
+      await state.app!.close();
+      state.app = undefined;
+      state.exporter.reset();
+    }
+  });
+
+  it("inside bullmq-otel's process span, the task is that span's child and links to its creation context, creationLink: false or not", async () => {
+    const { queueName, traced } = await contextualApp(
+      { creationLink: false },
+      { telemetry: new BullMQOtel({ tracerName: 'bullmq', version: '6.7.0' }) },
+    );
+    const [job] = await inRequest(() => traced.addBulk([{ name: 'in-ambient', data: {} }]));
+    await finished(job);
+
+    const fromBullmq = (span: ReadableSpan) => span.instrumentationScope.name === 'bullmq' && span.kind === SpanKind.CONSUMER;
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1 && all.some(fromBullmq));
+    const [create] = spansNamed(spans, `create ${queueName}`);
+    const bullmqProcess = spans.find(fromBullmq)!;
+    const [task] = spansNamed(spans, 'task', queueName);
+    // bullmq-otel continues the job's creation context, and the task runs inside its span.
+    expect(parentSpanId(bullmqProcess)).toBe(spanIdOf(create));
+    expect(parentSpanId(task)).toBe(spanIdOf(bullmqProcess));
+    expect(linkedIds(task)).toEqual([spanIdOf(create)]);
   });
 });
