@@ -132,6 +132,69 @@ describe('on the lowest claimed peers', () => {
     assert.equal(task.attributes.trace_id, request.spanContext().traceId);
   });
 
+  it('addBulk: create spans and a CLIENT send whose links (added once BullMQ assigned the ids) carry the message ids', async () => {
+    const queueName = uniqueQueueName('create-spans');
+    const app = await startApp({
+      imports: [
+        JobTracingModule.forRoot(),
+        BullModule.forRoot({ connection: redisConnection() }),
+        BullModule.registerQueue({ name: queueName }),
+        JobTracingModule.forFeature(queueName),
+      ],
+    });
+    apps.push(app);
+    const jobs = await app.get<TracedQueue>(getTracedQueueToken(queueName)).addBulk([
+      { name: 'a', data: {} },
+      { name: 'b', data: {} },
+    ]);
+    const spans = exporter.getFinishedSpans();
+    const send = spans.find((span) => span.name === `send ${queueName}`)!;
+    const creates = spans.filter((span) => span.name === `create ${queueName}`);
+    assert.equal(send.kind, SpanKind.CLIENT);
+    assert.deepEqual(
+      send.links.map((link) => [link.context.spanId, link.attributes?.['messaging.message.id']]),
+      jobs.map((job) => [creates.find((span) => span.attributes['messaging.message.id'] === job.id)!.spanContext().spanId, job.id]),
+    );
+    await app.get<Queue>(getQueueToken(queueName)).obliterate({ force: true });
+  });
+
+  it('exceptionEvents on an @opentelemetry/api without a Logs API (1.9): nothing is emitted and nothing fails', async () => {
+    const api = await import('@opentelemetry/api');
+    assert.equal('logs' in api, false, 'api 1.9 has no logs entry point');
+    const queueName = uniqueQueueName('exception-events');
+
+    @Processor(queueName)
+    class FailingOnceProcessor extends WorkerHost {
+      async process(job: Job): Promise<string> {
+        if (job.attemptsMade === 0) throw new Error('first attempt fails');
+        return 'done';
+      }
+    }
+
+    const { output } = await captureStdout(async () => {
+      const app = await startApp({
+        imports: [
+          JobTracingModule.forRoot({ exceptionEvents: true }),
+          BullModule.forRoot({ connection: redisConnection() }),
+          BullModule.registerQueue({ name: queueName }),
+        ],
+        providers: [FailingOnceProcessor],
+      });
+      apps.push(app);
+      const job = await app.get<Queue>(getQueueToken(queueName)).add('flaky', {}, { attempts: 2 });
+      assert.equal(await finalState(queueName, job.id!), 'completed');
+      await waitFor('two task spans', () => (taskSpans(exporter, queueName).length === 2 ? true : undefined));
+    });
+    const [first] = taskSpans(exporter, queueName).sort((a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt));
+    // The processor's error, recorded once, and no other: the missing Logs API added none.
+    assert.equal(first.status.code, SpanStatusCode.ERROR);
+    assert.deepEqual(
+      first.events.filter((event) => event.name === 'exception').map((event) => event.attributes?.['exception.message']),
+      ['first attempt fails'],
+    );
+    assert.doesNotMatch(output, /\b(WARN|logs)\b/);
+  });
+
   it('names the fix when forFeature has no forRoot or no registered queue', async () => {
     const queueName = uniqueQueueName('startup');
     const start = (imports: unknown[]) =>
