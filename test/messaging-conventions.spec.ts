@@ -15,7 +15,7 @@ import {
 } from '../lib/index.js';
 import { startApp } from './support/app.js';
 import { useTracingPerTest } from './support/lifecycle.js';
-import { finished, uniqueQueueName } from './support/queues.js';
+import { finished, serverAttributes, uniqueQueueName } from './support/queues.js';
 import { inRequest, parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
 const state = useTracingPerTest();
@@ -122,10 +122,7 @@ async function contextualApp(tracing?: JobTracingModuleOptions, queueOptions: Om
 
 const spanIdOf = (span: ReadableSpan) => span.spanContext().spanId;
 const linkedIds = (span: ReadableSpan) => span.links.map((link) => link.context.spanId);
-const SERVER = () => {
-  const url = new URL(process.env.REDIS_URL!);
-  return { 'server.address': url.hostname, 'server.port': Number(url.port || 6379) };
-};
+const SERVER = serverAttributes;
 
 describe('messaging conventions v1.44', () => {
   it('addBulk of 3 in a request: 3 PRODUCER create spans, 1 CLIENT send linking them with message ids; each task a child of its create span, linked to it', async () => {
