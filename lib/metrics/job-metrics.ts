@@ -90,10 +90,11 @@ export class JobMetrics {
     const key = this.jobName ? `${job.queueName}\u0000${job.name}` : job.queueName;
     let series = seriesByKey.get(key);
     if (!series) {
-      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName, ...server };
-      if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
-      const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
-      series = { succeeded, failedBy: new Map(), wait: Object.freeze(wait) };
+      const queue: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
+      if (this.jobName) queue[JOB_NAME_ATTRIBUTE] = job.name;
+      // The server last, after the queue's own attributes (Prometheus keeps this order in its labels).
+      const succeeded = Object.freeze({ ...queue, 'messaging.operation.name': 'process', ...server });
+      series = { succeeded, failedBy: new Map(), wait: Object.freeze({ ...queue, ...server }) };
       seriesByKey.set(key, series);
     }
     return series;
