@@ -45,8 +45,8 @@ function attributesPerState(queueName: string, server: Attributes): Attributes[]
     Object.freeze({
       'messaging.system': MESSAGING_SYSTEM,
       'messaging.destination.name': queueName,
-      ...server,
       [JOB_STATE_ATTRIBUTE]: state,
+      ...server,
     }),
   );
 }

@@ -15,7 +15,7 @@ export interface TracedQueueOptions {
   /**
    * For batches (`addBulk`, flows): one PRODUCER `create <queue>` span per job, whose context the job
    * stores, and a CLIENT `send` span linking them, as the messaging conventions v1.44 recommend.
-   * `false`: one PRODUCER `send` span whose context every job of the batch stores (before 0.2). Default: true.
+   * `false`: one PRODUCER `send` span whose context every job of the batch stores (as in 0.1). Default: true.
    */
   createSpans?: boolean;
 }
