@@ -22,21 +22,7 @@ const state = useTracingPerTest();
 
 describe('messaging semantic conventions on spans', () => {
   it('gives the send and process spans the required messaging attributes, and keeps task_id and attempt', async () => {
-    const queueName = uniqueQueueName('conventions');
-
-    @Processor(queueName)
-    @TraceTask(new ContextualTaskSpan())
-    class ConventionsProcessor extends WorkerHost {
-      async process() {
-        return 'done';
-      }
-    }
-
-    state.app = await startApp({
-      imports: [BullModule.registerQueue({ name: queueName }), JobTracingModule.forFeature(queueName)],
-      providers: [ConventionsProcessor],
-    });
-    const traced = state.app.get<TracedQueue>(getTracedQueueToken(queueName));
+    const { queueName, traced } = await contextualApp();
     const job = await inRequest(() => traced.add('welcome', {}));
     await finished(job);
 
@@ -102,7 +88,7 @@ describe('messaging semantic conventions on spans', () => {
 
 /** An app whose one processor continues the stored trace (`child`), with its TracedQueue. */
 async function contextualApp(tracing?: JobTracingModuleOptions, queueOptions: Omit<RegisterQueueOptions, 'name'> = {}) {
-  const queueName = uniqueQueueName('v144');
+  const queueName = uniqueQueueName('conventions');
 
   @Processor(queueName)
   @TraceTask(new ContextualTaskSpan())
