@@ -17,7 +17,7 @@ export interface MessageCreation {
   metadataFor(queueName: string, opts: MessageOptions, queueDefaults?: JobsOptions): string | undefined;
 }
 
-/** Every message stores one context: the batch's send span, or the caller's context when there is no span. Today's shape. */
+/** `createSpans: false`: every message stores one context, the batch's send span, or the caller's context when there is no span. */
 export class SharedCreation implements MessageCreation {
   private metadata?: string | null;
 
