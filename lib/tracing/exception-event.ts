@@ -19,27 +19,46 @@ interface EventLogger {
   }): void;
 }
 
+type LogsApi = { getLogger(name: string): EventLogger };
+
+/** The optional peer for @opentelemetry/api before 1.10, whose 2.x SDK registers its LoggerProvider there. */
+const API_LOGS_PACKAGE = '@opentelemetry/api-logs';
+
 /**
- * The `logs` entry point of `@opentelemetry/api`, which 1.10 added; api 1.9 has none.
- * Read from the namespace, not imported by name: a named import of an export that
- * 1.9 lacks would fail to link. The SDK 3.x LoggerProvider registers there.
+ * The `logs` entry point of `@opentelemetry/api`, which 1.10 added and where the 3.x SDK
+ * registers its LoggerProvider. Read from the namespace, not imported by name: a named
+ * import of an export that api 1.9 lacks would fail to link.
  */
-function logsApi(): { getLogger(name: string): EventLogger } | undefined {
-  const logs = (otel as { logs?: { getLogger(name: string): EventLogger } }).logs;
+function logsOfApi(): LogsApi | undefined {
+  const logs = (otel as { logs?: LogsApi }).logs;
   return typeof logs?.getLogger === 'function' ? logs : undefined;
 }
 
 /**
- * Emits `messaging.process.exception` log records for failed attempts (opt-in).
- * Where the installed `@opentelemetry/api` has no Logs API, nothing is emitted and
- * nothing fails; without a registered LoggerProvider the API's no-op drops them.
+ * Emits `messaging.process.exception` log records for failed attempts (opt-in), through
+ * the Logs API of @opentelemetry/api 1.10+, else through the optional peer
+ * @opentelemetry/api-logs (>= 0.203, the first with `eventName`), loaded once, lazily,
+ * by a dynamic import. With neither, nothing is emitted and nothing fails; without a
+ * registered LoggerProvider the API's no-op logger drops the records.
  */
 export class ExceptionEvents {
-  private readonly logger?: EventLogger;
+  private logger?: EventLogger;
 
   constructor(loggerName = DEFAULT_TRACER_NAME) {
-    // The API's proxy logger: a LoggerProvider registered later is still found.
-    this.logger = logsApi()?.getLogger(loggerName);
+    // A proxy logger: a LoggerProvider registered later is still found.
+    const api = logsOfApi();
+    if (api) {
+      this.logger = api.getLogger(loggerName);
+      return;
+    }
+    // A variable specifier: no type or bundle dependency on a package that may be absent.
+    const specifier: string = API_LOGS_PACKAGE;
+    import(specifier).then(
+      (apiLogs: { logs?: LogsApi }) => {
+        if (typeof apiLogs.logs?.getLogger === 'function') this.logger = apiLogs.logs.getLogger(loggerName);
+      },
+      () => undefined, // not installed: no events
+    );
   }
 
   /**

@@ -15,6 +15,11 @@ import {
   TracedQueue,
   TraceTask,
 } from 'nestjs-job-tracing';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { logs } from '@opentelemetry/api-logs';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { captureStdout, finalState, redisConnection, setupTracing, startApp, taskSpans, uniqueQueueName, waitFor } from './support.js';
 
 // The lowest versions of every peer range, installed by run.mjs from package-lock.json.
@@ -35,8 +40,8 @@ describe('on the lowest claimed peers', () => {
       (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string })
         .version;
     assert.deepEqual(
-      ['@nestjs/common', '@nestjs/core', '@nestjs/bullmq', 'bullmq', '@opentelemetry/api'].map(versionOf),
-      ['11.0.0', '11.0.0', '11.0.3', '5.25.0', '1.9.0'],
+      ['@nestjs/common', '@nestjs/core', '@nestjs/bullmq', 'bullmq', '@opentelemetry/api', '@opentelemetry/api-logs'].map(versionOf),
+      ['11.0.0', '11.0.0', '11.0.3', '5.25.0', '1.9.0', '0.203.0'],
     );
   });
 
@@ -158,9 +163,12 @@ describe('on the lowest claimed peers', () => {
     await app.get<Queue>(getQueueToken(queueName)).obliterate({ force: true });
   });
 
-  it('exceptionEvents on an @opentelemetry/api without a Logs API (1.9): nothing is emitted and nothing fails', async () => {
+  it('exceptionEvents on api 1.9: a messaging.process.exception record through the optional peer @opentelemetry/api-logs (0.203)', async () => {
     const api = await import('@opentelemetry/api');
     assert.equal('logs' in api, false, 'api 1.9 has no logs entry point');
+    const logExporter = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor(logExporter)] });
+    logs.setGlobalLoggerProvider(provider);
     const queueName = uniqueQueueName('exception-events');
 
     @Processor(queueName)
@@ -171,7 +179,7 @@ describe('on the lowest claimed peers', () => {
       }
     }
 
-    const { output } = await captureStdout(async () => {
+    try {
       const app = await startApp({
         imports: [
           JobTracingModule.forRoot({ exceptionEvents: true }),
@@ -184,15 +192,32 @@ describe('on the lowest claimed peers', () => {
       const job = await app.get<Queue>(getQueueToken(queueName)).add('flaky', {}, { attempts: 2 });
       assert.equal(await finalState(queueName, job.id!), 'completed');
       await waitFor('two task spans', () => (taskSpans(exporter, queueName).length === 2 ? true : undefined));
+      const [failed] = taskSpans(exporter, queueName).filter((span) => span.status.code === SpanStatusCode.ERROR);
+      const records = logExporter.getFinishedLogRecords();
+      assert.equal(records.length, 1);
+      const [record] = records;
+      assert.equal(record.eventName, 'messaging.process.exception');
+      assert.equal(record.severityNumber, 13);
+      assert.equal(record.spanContext?.spanId, failed.spanContext().spanId);
+      assert.equal(record.attributes['exception.message'], 'first attempt fails');
+      assert.equal(record.attributes.task_id, job.id);
+    } finally {
+      logs.disable();
+      await provider.shutdown();
+    }
+  });
+
+  it('exceptionEvents without @opentelemetry/api-logs (its resolution fails, in a process of its own): nothing fails', async () => {
+    const child = fileURLToPath(new URL('./without-api-logs.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [child], { timeout: 20_000 });
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    assert.deepEqual(report, {
+      resolutionsRefused: 1,
+      rejectedWith: 'first attempt fails',
+      spanStatus: SpanStatusCode.ERROR,
+      exceptionEvents: 1,
+      unhandled: [],
     });
-    const [first] = taskSpans(exporter, queueName).sort((a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt));
-    // The processor's error, recorded once, and no other: the missing Logs API added none.
-    assert.equal(first.status.code, SpanStatusCode.ERROR);
-    assert.deepEqual(
-      first.events.filter((event) => event.name === 'exception').map((event) => event.attributes?.['exception.message']),
-      ['first attempt fails'],
-    );
-    assert.doesNotMatch(output, /\b(WARN|logs)\b/);
   });
 
   it('names the fix when forFeature has no forRoot or no registered queue', async () => {
