@@ -34,9 +34,10 @@ export interface JobTracingModuleOptions extends TaskHooks {
   creationLink?: boolean;
   /**
    * Emit a `messaging.process.exception` log record (severity WARN) for each failed
-   * attempt through the OpenTelemetry Logs API (`logs` of @opentelemetry/api 1.10+),
-   * with the exception and the task's fields, in the span's context. BullMQ's moves
-   * (DelayedError…) are no failure. Without a Logs API nothing is emitted. Default: false.
+   * attempt through the OpenTelemetry Logs API (`logs` of @opentelemetry/api 1.10+, else the
+   * optional peer @opentelemetry/api-logs), with the exception and the task's fields, in the
+   * span's context. BullMQ's moves (DelayedError…) are no failure. Without a Logs API nothing
+   * is emitted. Default: false.
    */
   exceptionEvents?: boolean;
   /**
