@@ -11,11 +11,11 @@ import {
   type JobTracingModuleOptions,
   processSpanName,
   TraceTask,
-  type TracedQueue,
+  TracedQueue,
 } from '../lib/index.js';
 import { startApp } from './support/app.js';
 import { useTracingPerTest } from './support/lifecycle.js';
-import { finished, serverAttributes, uniqueQueueName } from './support/queues.js';
+import { finished, queueOf, serverAttributes, uniqueQueueName } from './support/queues.js';
 import { inRequest, parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
 const state = useTracingPerTest();
@@ -210,5 +210,27 @@ describe('messaging conventions v1.44', () => {
     expect(parentSpanId(bullmqProcess)).toBe(spanIdOf(create));
     expect(parentSpanId(task)).toBe(spanIdOf(bullmqProcess));
     expect(linkedIds(task)).toEqual([spanIdOf(create)]);
+  });
+});
+
+describe('messaging conventions v1.44: what is not an ambient span', () => {
+  it('a span that ended, which an inline Worker built inside it keeps in its loop, is not the parent: the creation context is', async () => {
+    const queueName = uniqueQueueName('conventions-leak');
+    // The app, and so the inline processor's Worker, starts inside a request span that then ends.
+    state.app = await inRequest(() =>
+      startApp({
+        tracing: { makeSpan: new ContextualTaskSpan() },
+        imports: [BullModule.registerQueue({ name: queueName, processors: [async () => 'inline'] })],
+      }),
+    );
+    const traced = new TracedQueue(queueOf(state.app, queueName));
+    const job = await inRequest(() => traced.add('after', {}));
+    expect(await finished(job)).toBe('inline');
+
+    const spans = await waitForSpans(state.exporter, (all) => spansNamed(all, 'task', queueName).length === 1);
+    const [send] = spansNamed(spans, `send ${queueName}`);
+    const [task] = spansNamed(spans, 'task', queueName);
+    expect(parentSpanId(task)).toBe(spanIdOf(send));
+    expect(linkedIds(task)).toEqual([spanIdOf(send)]);
   });
 });
