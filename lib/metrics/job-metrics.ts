@@ -6,6 +6,7 @@ import { jobTiming } from '../tracing/job-timing.js';
 import { serverAttributesOf } from '../tracing/server-address.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
+import { processGlobal } from '../process-global.js';
 import {
   CONSUMED_MESSAGES,
   JOB_NAME_ATTRIBUTE,
@@ -27,10 +28,11 @@ interface QueueSeries {
   readonly wait: Attributes;
 }
 
-// Shared by every JobMetrics of the process, so two apps never report one series twice;
-// per server first: server attributes are one object per server (see server-address.ts).
-const seriesByServer = new Map<Attributes, Map<string, QueueSeries>>();
-const instruments = new MeterInstruments(createConsumerInstruments);
+// Shared by every JobMetrics of the process, also across copies of this package, so two apps
+// never report one series twice: the consumed-messages counter is observed from one map.
+// Per server first: server attributes are one object per server (see server-address.ts).
+const seriesByServer = processGlobal('consumer-series-by-server', () => new Map<Attributes, Map<string, QueueSeries>>());
+const instruments = processGlobal('consumer-instruments', () => new MeterInstruments(createConsumerInstruments));
 
 /** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
 export class JobMetrics {

@@ -1,7 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
+import { processGlobal } from '../process-global.js';
 
-/** What a connection without a single host gives: one frozen object, so callers can compare. */
-export const NO_SERVER: Attributes = Object.freeze({});
+/** What a connection without a single host gives: one frozen object per process, as the others. */
+const NO_SERVER: Attributes = processGlobal('no-server-attributes', () => Object.freeze({}));
 /** ioredis's defaults, which BullMQ's connection options inherit. */
 const DEFAULT_HOST = 'localhost';
 const DEFAULT_PORT = 6379;
@@ -14,8 +15,11 @@ interface ConnectionOptions {
 }
 
 const byHolder = new WeakMap<object, Attributes>();
-/** One frozen object per server, so that equal attributes are one object: metrics key their series on it. */
-const byServer = new Map<string, Attributes>();
+/**
+ * One frozen object per server, so that equal attributes are one object: metrics key their series
+ * on it. Per process, so both builds of the package (ESM and CommonJS) share the objects.
+ */
+const byServer = processGlobal('server-attributes', () => new Map<string, Attributes>());
 
 /**
  * `server.address` and `server.port` of a Queue, Worker or FlowProducer (read from its
