@@ -38,7 +38,7 @@ export function serverAttributesOf(holder: unknown): Attributes {
 }
 
 /** From BullMQ's connection: ioredis options, or an ioredis `Redis` (its `options`) or `Cluster` instance. */
-export function serverAttributes(connection: unknown): Attributes {
+function serverAttributes(connection: unknown): Attributes {
   if (typeof connection !== 'object' || connection === null) return NO_SERVER;
   if ((connection as { isCluster?: unknown }).isCluster === true) return NO_SERVER;
   const instanceOptions = (connection as { options?: unknown }).options;
