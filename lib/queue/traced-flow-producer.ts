@@ -1,5 +1,6 @@
 import type { FlowJob, FlowOpts, FlowProducer, JobNode } from 'bullmq';
 import { serializeContext } from '../context/stored-trace-context.js';
+import { delegateMissingMembers } from './delegated-members.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, toStoredOptions } from './traced-job-options.js';
 
@@ -8,6 +9,10 @@ export type TracedFlowJob = Omit<FlowJob, 'opts' | 'children'> & {
   opts?: FlowJob['opts'] & JobTracingOptions;
   children?: TracedFlowJob[];
 };
+
+/** Every other member of the wrapped FlowProducer, with BullMQ's own type: `getFlow`, `close`, … */
+// Merged with the class below, whose prototype delegates them to `flowProducer`.
+export interface TracedFlowProducer extends Omit<FlowProducer, 'add' | 'addBulk'> {}
 
 /**
  * A flow producer that stores one PRODUCER span's context on every node of
@@ -48,6 +53,8 @@ export class TracedFlowProducer {
     });
   }
 }
+
+delegateMissingMembers(TracedFlowProducer, (self) => (self as TracedFlowProducer).flowProducer);
 
 function storedOnEveryNode(node: TracedFlowJob, metadata: string | undefined): FlowJob {
   const { opts, children, ...rest } = node;

@@ -1,4 +1,5 @@
-import { type Attributes, type Context, createContextKey } from '@opentelemetry/api';
+import { type Attributes, type Context, context, createContextKey } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** The task a piece of code runs in, kept in the OpenTelemetry context for log correlation. */
 export interface TaskScope {
@@ -8,10 +9,28 @@ export interface TaskScope {
 
 const TASK_SCOPE_KEY = createContextKey('nestjs-job-tracing task scope');
 
+/**
+ * The same scope in the library's own async-local storage: without an SDK,
+ * or with one that registers no context manager, `context.with` carries
+ * nothing, and log lines would lose `task_id` and `attempt` exactly when
+ * logs are all there is.
+ */
+const taskScopes = new AsyncLocalStorage<TaskScope | undefined>();
+
 export function withTaskScope(ctx: Context, scope: TaskScope): Context {
   return ctx.setValue(TASK_SCOPE_KEY, scope);
 }
 
 export function getTaskScope(ctx: Context): TaskScope | undefined {
-  return ctx.getValue(TASK_SCOPE_KEY) as TaskScope | undefined;
+  return (ctx.getValue(TASK_SCOPE_KEY) as TaskScope | undefined) ?? taskScopes.getStore();
+}
+
+/** `context.with`, with `ctx`'s task scope also in the library's own storage. */
+export function withinTask<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+  ctx: Context,
+  fn: F,
+  thisArg?: ThisParameterType<F>,
+  ...args: A
+): ReturnType<F> {
+  return taskScopes.run(getTaskScope(ctx), () => context.with(ctx, fn, thisArg, ...args));
 }
