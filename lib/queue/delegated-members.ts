@@ -21,12 +21,21 @@ const NEST_LIFECYCLE_HOOKS = new Set([
  * `interface TracedQueue extends Omit<Queue, 'add' | …> {}`.
  */
 export function delegateMissingMembers(wrapper: abstract new (...args: never[]) => object, wrappedOf: (self: object) => object): void {
+  const resolving = new WeakSet<object>();
   const delegate = new Proxy(Object.create(Object.getPrototypeOf(wrapper.prototype) as object | null) as object, {
     get(target, property, receiver) {
       if (typeof property === 'symbol' || property === 'then' || property in target || NEST_LIFECYCLE_HOOKS.has(property)) {
         return Reflect.get(target, property, receiver);
       }
-      const wrapped = wrappedOf(receiver as object);
+      // A field of the wrapper's own not yet set (`resolvedQueue`) is read while it resolves what it wraps.
+      if (resolving.has(receiver as object)) return undefined;
+      resolving.add(receiver as object);
+      let wrapped: object;
+      try {
+        wrapped = wrappedOf(receiver as object);
+      } finally {
+        resolving.delete(receiver as object);
+      }
       const value: unknown = Reflect.get(wrapped, property, wrapped);
       return typeof value === 'function' ? value.bind(wrapped) : value;
     },
