@@ -12,8 +12,8 @@ import { inRequest, setupTracing, spansNamed, waitForSpans } from './support/tra
 class InfoRecordingLogger extends RecordingLogger {
   readonly infos: string[] = [];
 
-  override log(message: unknown): void {
-    this.infos.push(String(message));
+  override log(...messages: unknown[]): void {
+    this.infos.push(String(messages[0]));
   }
 }
 

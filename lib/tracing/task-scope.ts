@@ -25,12 +25,23 @@ export function getTaskScope(ctx: Context): TaskScope | undefined {
   return (ctx.getValue(TASK_SCOPE_KEY) as TaskScope | undefined) ?? taskScopes.getStore();
 }
 
-/** `context.with`, with `ctx`'s task scope also in the library's own storage. */
+/** `context.with`, and where no context manager carries `ctx`, its task scope kept in the library's own storage. */
 export function withinTask<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
   ctx: Context,
   fn: F,
   thisArg?: ThisParameterType<F>,
   ...args: A
 ): ReturnType<F> {
-  return taskScopes.run(getTaskScope(ctx), () => context.with(ctx, fn, thisArg, ...args));
+  return context.with(ctx, enterTaskScope<A, F>, undefined, ctx, fn, thisArg, args);
+}
+
+// Only where it is needed: a second async-local storage measured 0.3-0.4 µs per job.
+function enterTaskScope<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+  ctx: Context,
+  fn: F,
+  thisArg: ThisParameterType<F> | undefined,
+  args: A,
+): ReturnType<F> {
+  if (context.active() === ctx) return fn.apply(thisArg, args);
+  return taskScopes.run(getTaskScope(ctx), () => fn.apply(thisArg, args));
 }
