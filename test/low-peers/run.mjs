@@ -3,60 +3,26 @@
 // node_modules, so the library's own imports resolve to the low peers, then
 // type-checks and runs the suite in src/ against a real Redis.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installPackedLibrary, root, withRedis } from '../support/packed-library.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const shell = process.platform === 'win32';
-
-if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist-sample', 'redis.js'))) {
-  throw new Error('Build first: `npm run build` (npm test does).');
-}
-
-execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
-  cwd: here,
-  stdio: 'inherit',
-  shell,
-});
-
-// The tarball, not the repo: files under lib/ would resolve @nestjs/* from the root's node_modules.
-const packDir = mkdtempSync(join(tmpdir(), 'low-peers-pack-'));
-try {
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], {
-      cwd: root,
-      encoding: 'utf8',
-      shell,
-    }),
-  );
-  const installed = join(here, 'node_modules', 'nestjs-job-tracing');
-  rmSync(installed, { recursive: true, force: true });
-  mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', join(packDir, filename), '-C', installed, '--strip-components=1']);
-} finally {
-  rmSync(packDir, { recursive: true, force: true });
-}
+installPackedLibrary(here);
 
 rmSync(join(here, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', here], { stdio: 'inherit' });
 
-const { resolveRedis } = await import(join(root, 'dist-sample', 'redis.js'));
-const redis = await resolveRedis();
-let status;
-try {
+const status = await withRedis((redisUrl) => {
   const suites = readdirSync(join(here, 'dist'))
     .filter((file) => file.endsWith('.test.js'))
     .map((file) => join(here, 'dist', file));
   // In this process (stdout is the test's to read) and exiting when done, as Jest's forceExit does.
-  ({ status } = spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-force-exit', ...suites], {
+  return spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-force-exit', ...suites], {
     cwd: here,
     stdio: 'inherit',
-    env: { ...process.env, REDIS_URL: redis.url },
-  }));
-} finally {
-  await redis.stop();
-}
+    env: { ...process.env, REDIS_URL: redisUrl },
+  }).status;
+});
 process.exitCode = status ?? 1;
