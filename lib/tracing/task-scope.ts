@@ -1,5 +1,6 @@
 import { type Attributes, type Context, context, createContextKey } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { processGlobal } from '../process-global.js';
 
 /** The task a piece of code runs in, kept in the OpenTelemetry context for log correlation. */
 export interface TaskScope {
@@ -13,9 +14,10 @@ const TASK_SCOPE_KEY = createContextKey('nestjs-job-tracing task scope');
  * The same scope in the library's own async-local storage: without an SDK,
  * or with one that registers no context manager, `context.with` carries
  * nothing, and log lines would lose `task_id` and `attempt` exactly when
- * logs are all there is.
+ * logs are all there is. One per process: a TaskLogger of either build reads
+ * what a tracer of the other entered.
  */
-const taskScopes = new AsyncLocalStorage<TaskScope | undefined>();
+const taskScopes = processGlobal('task-scopes', () => new AsyncLocalStorage<TaskScope | undefined>());
 
 export function withTaskScope(ctx: Context, scope: TaskScope): Context {
   return ctx.setValue(TASK_SCOPE_KEY, scope);
