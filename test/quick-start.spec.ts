@@ -127,14 +127,16 @@ describe('the Quick start, built and run as written, as an application of its ow
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ to: 'someone@example.com' }),
     });
-    if (response.status !== 201) throw new Error(`POST /emails: ${response.status}\n${output.join("")}`);
+    if (response.status !== 201) throw new Error(`POST /emails: ${response.status}\n${output.join('')}`);
     const { jobId } = (await response.json()) as { jobId: string };
 
-    const spans = await waitForSpans(receiver, (all) => all.some((span) => span.name === 'task'));
-    const request = spans.find((span) => span.kind === 'SERVER' && span.name.startsWith('POST'))!;
+    const isRequest = (span: ReceivedSpan) => span.kind === 'SERVER' && span.name.startsWith('POST');
+    const spans = await waitForSpans(receiver, (all) =>
+      [isRequest, (span: ReceivedSpan) => span.name === 'send email', (span: ReceivedSpan) => span.name === 'task'].every((is) => all.some(is)),
+    );
+    const request = spans.find(isRequest)!;
     const send = spans.find((span) => span.name === 'send email')!;
     const task = spans.find((span) => span.name === 'task')!;
-    expect(request).toBeDefined();
     expect(send).toMatchObject({ kind: 'PRODUCER', traceId: request.traceId });
     expect(task).toMatchObject({ kind: 'CONSUMER', traceId: request.traceId, parentSpanId: send.spanId, service: 'email-service' });
     expect(task.attributes).toMatchObject({ task_id: jobId, attempt: 1 });
