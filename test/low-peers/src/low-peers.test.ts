@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { BullModule, getQueueToken, Processor, WorkerHost } from '@nestjs/bullmq';
 import { type INestApplicationContext, Injectable, Logger } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -15,7 +15,17 @@ import {
   TracedQueue,
   TraceTask,
 } from 'nestjs-job-tracing';
-import { captureStdout, finalState, redisConnection, setupTracing, startApp, taskSpans, uniqueQueueName, waitFor } from './support.js';
+import {
+  captureStdout,
+  deleteQueues,
+  finalState,
+  redisConnection,
+  setupTracing,
+  startApp,
+  taskSpans,
+  uniqueQueueName,
+  waitFor,
+} from './support.js';
 
 // The lowest versions of every peer range, installed by run.mjs from package-lock.json.
 describe('on the lowest claimed peers', () => {
@@ -29,6 +39,7 @@ describe('on the lowest claimed peers', () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
     exporter.reset();
   });
+  after(deleteQueues);
 
   it('runs the installed versions this suite claims to test', async () => {
     const versionOf = (name: string) =>
