@@ -1,6 +1,7 @@
 import type { FlowJob, FlowOpts, FlowProducer, JobNode } from 'bullmq';
 import { serverAttributesOf } from '../tracing/server-address.js';
 import type { MessageCreation } from './create-spans.js';
+import { delegateMissingMembers } from './delegated-members.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, toStoredOptions } from './traced-job-options.js';
 
@@ -9,6 +10,10 @@ export type TracedFlowJob = Omit<FlowJob, 'opts' | 'children'> & {
   opts?: FlowJob['opts'] & JobTracingOptions;
   children?: TracedFlowJob[];
 };
+
+/** Every other member of the wrapped FlowProducer, with BullMQ's own type: `getFlow`, `close`, … */
+// Merged with the class below, whose prototype delegates them to `flowProducer`.
+export interface TracedFlowProducer extends Omit<FlowProducer, 'add' | 'addBulk'> {}
 
 /**
  * A flow producer that stores a creation context on every node of the flows it
@@ -62,6 +67,8 @@ export class TracedFlowProducer {
     };
   }
 }
+
+delegateMissingMembers(TracedFlowProducer, (self) => (self as TracedFlowProducer).flowProducer);
 
 /** Pre-order, parent before children, as `idsOf` reads the nodes BullMQ returns. */
 function storedOnEveryNode(node: TracedFlowJob, creation: MessageCreation): FlowJob {

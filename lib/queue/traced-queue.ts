@@ -2,6 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import { serializeContext } from '../context/stored-trace-context.js';
 import { serverAttributesOf } from '../tracing/server-address.js';
 import { SCHEDULER_ID_ATTRIBUTE } from '../tracing/scheduler-run.js';
+import { delegateMissingMembers } from './delegated-members.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, type TracedJobsOptions, toStoredOptions } from './traced-job-options.js';
 
@@ -25,10 +26,19 @@ export interface TracedJobSchedulerTemplate<DataType> {
   opts?: SchedulerTemplateOptions & JobTracingOptions;
 }
 
+/** The members TracedQueue defines itself: the enqueueing methods, traced, and `name`. */
+type TracedQueueMembers = 'add' | 'addBulk' | 'upsertJobScheduler' | 'name';
+
+/** Every other member of the wrapped Queue, with BullMQ's own type: `getJob`, `pause`, `removeJobScheduler`, `close`, … */
+// Merged with the class below, whose prototype delegates them to `queue`.
+export interface TracedQueue<DataType = unknown, ResultType = unknown>
+  extends Omit<Queue<DataType, ResultType>, TracedQueueMembers> {}
+
 /**
  * A producer that stores the trace context on every job it adds, in BullMQ's
  * own telemetry slot (`opts.telemetry.metadata`). Name, data and the other
- * options reach BullMQ exactly as given.
+ * options reach BullMQ exactly as given. A drop-in for the Queue it wraps:
+ * every other Queue member is the queue's own, untraced.
  */
 export class TracedQueue<DataType = unknown, ResultType = unknown> {
   private readonly producerSpan: ProducerSpan;
@@ -126,3 +136,5 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     });
   }
 }
+
+delegateMissingMembers(TracedQueue, (self) => (self as TracedQueue).queue);

@@ -1,7 +1,6 @@
 import {
   type Attributes,
   type Context,
-  context,
   type Span,
   SpanKind,
   trace,
@@ -18,6 +17,7 @@ import { isSpanLevel } from '../levels/span-level.js';
 import type { JobMetrics } from '../metrics/job-metrics.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
+import { IgnoredStoredContext } from '../logging/ignored-stored-context.js';
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
@@ -30,7 +30,7 @@ import { recordFailure } from './record-failure.js';
 import { serverAttributesOf } from './server-address.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
-import { withTaskScope } from './task-scope.js';
+import { withinTask, withTaskScope } from './task-scope.js';
 
 const FALLBACK_SPAN = new DefaultTaskSpan();
 
@@ -66,6 +66,7 @@ export class TaskTracer {
   private readonly contextProblems: StoredContextProblems;
   private readonly creationLink: boolean;
   private readonly exceptionEvents?: ExceptionEvents;
+  private readonly ignoredContext: IgnoredStoredContext;
 
   constructor(settings: TaskTracerSettings) {
     this.tracer = settings.tracer;
@@ -78,6 +79,7 @@ export class TaskTracer {
     this.contextProblems = new StoredContextProblems(this.logger);
     this.creationLink = settings.creationLink ?? true;
     this.exceptionEvents = settings.exceptionEvents;
+    this.ignoredContext = new IgnoredStoredContext(this.logger);
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -98,7 +100,7 @@ export class TaskTracer {
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
-      return context.with(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
+      return withinTask(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
@@ -114,7 +116,7 @@ export class TaskTracer {
     let result: T;
     try {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
-      result = await context.with(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
+      result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
     } catch (error) {
       const latencyMs = performance.now() - startedAt;
       this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
@@ -124,7 +126,7 @@ export class TaskTracer {
       } else {
         recordFailure(span, error);
         this.exceptionEvents?.record(error, inSpan, fields);
-        context.with(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
+        withinTask(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
       if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
@@ -155,7 +157,10 @@ export class TaskTracer {
       if (taskSpan.propagation !== undefined && !isPropagationStyle(taskSpan.propagation)) {
         throw new Error('its propagation must be child, link or none');
       }
-      if (!taskSpan.parent) return { taskSpan, parent: activeContext };
+      if (!taskSpan.parent) {
+        if (!stored.wasRead()) this.ignoredContext.check(job, makeSpan);
+        return { taskSpan, parent: activeContext };
+      }
       return this.propagate(job, taskSpan, taskSpan.parent, stored, activeContext);
     } catch (error) {
       this.logger.error(
