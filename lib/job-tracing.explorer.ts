@@ -2,8 +2,11 @@ import { ProcessorDecoratorService, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Injectable, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { context, trace } from '@opentelemetry/api';
-import type { Job, Processor } from 'bullmq';
+import type { Job, Processor, Worker } from 'bullmq';
 import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
+import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
+import { runWorkerEventsInAttemptContext } from './instrument/worker-events.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from './interfaces/make-span.interface.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
@@ -19,9 +22,10 @@ type ProcessorStrategy = MakeSpan | null;
  * the strategy its processor class asked for.
  */
 @Injectable()
-export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy {
+export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, OnModuleDestroy {
   private readonly defaultMakeSpan: MakeSpan;
   private readonly removeDecoration: () => void;
+  private readonly removeQuietWorkers?: () => void;
   private readonly strategyByWorker = new WeakMap<object, ProcessorStrategy>();
   private strategyByQueue?: Map<string, ProcessorStrategy>;
   private decoratorService?: ProcessorDecoratorService;
@@ -36,10 +40,19 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
     this.defaultMakeSpan = options.makeSpan ?? new DefaultTaskSpan();
     // Constructors run before any onModuleInit, so this is in place before BullModule creates workers.
     this.removeDecoration = addProcessorDecoration(this);
+    if (!tracedBullmqCommands(options.traceBullmqCommands).worker) this.removeQuietWorkers = addQuietWorkers(this);
+    runWorkerEventsInAttemptContext();
   }
 
   onModuleDestroy(): void {
     this.removeDecoration();
+    this.removeQuietWorkers?.();
+  }
+
+  /** The Workers of this application's traced @Processor classes; not those of @SkipTaskTracing ones. */
+  quiets(worker: Worker): boolean {
+    const host = this.processorHosts().find((candidate) => workerOf(candidate) === worker);
+    return host !== undefined && this.strategyOf(host.constructor as Type) !== null;
   }
 
   owns(service: ProcessorDecoratorService): boolean {

@@ -14,6 +14,7 @@ import {
   LIBRARY_LOG_CONTEXT,
 } from './job-tracing.constants.js';
 import { InlineProcessorExplorer } from './inline-processor.explorer.js';
+import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -91,7 +92,12 @@ export class JobTracingModule extends ConfigurableModuleClass {
 }
 
 function producerOptions(options: JobTracingModuleOptions): TracedQueueOptions {
-  return { tracerName: options.tracerName, producerSpan: options.producerSpan, metrics: options.metrics };
+  return {
+    tracerName: options.tracerName,
+    producerSpan: options.producerSpan,
+    metrics: options.metrics,
+    traceBullmqCommands: tracedBullmqCommands(options.traceBullmqCommands).producer,
+  };
 }
 
 // Only the root module carries these, so forFeature adds no second explorer.
@@ -127,6 +133,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             },
             propagation: propagationDefaults(options.longDelayMs),
             metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
+            traceRetryLinkCommands: tracedBullmqCommands(options.traceBullmqCommands).retryLinks,
           });
         },
       },

@@ -1,5 +1,6 @@
 import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { explicitParent, type TracingContext } from '../context/tracing-context.js';
+import { producerCommandContext } from '../instrument/quiet-producer.js';
 import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
@@ -11,6 +12,8 @@ export interface TracedQueueOptions {
   producerSpan?: boolean;
   /** Record `messaging.client.sent.messages` and `messaging.client.operation.duration`. Default: true. */
   metrics?: boolean;
+  /** Trace BullMQ's own Redis commands for the enqueue (they carry the job's data). Default: false. */
+  traceBullmqCommands?: boolean;
 }
 
 export interface Send {
@@ -29,17 +32,19 @@ export class ProducerSpan {
   private readonly tracer: Tracer;
   private readonly enabled: boolean;
   private readonly metrics?: ProducerMetrics;
+  private readonly commandContext: (ctx: Context) => Context;
 
   constructor(options: TracedQueueOptions = {}) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.enabled = options.producerSpan ?? true;
     this.metrics = options.metrics === false ? undefined : new ProducerMetrics();
+    this.commandContext = producerCommandContext(options.traceBullmqCommands);
   }
 
   async send<T>(send: Send, enqueue: (ctx: Context, span?: Span) => Promise<T>): Promise<T> {
     enqueue = this.metrics?.measured(sendOperation(send.destination, send.attributes), enqueue) ?? enqueue;
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
-    if (!this.enabled) return enqueue(parent);
+    if (!this.enabled) return context.with(this.commandContext(parent), enqueue, undefined, parent);
 
     const span = this.tracer.startSpan(
       send.destination === undefined ? 'send' : `send ${send.destination}`,
@@ -56,7 +61,7 @@ export class ProducerSpan {
     );
     const ctx = trace.setSpan(parent, span);
     try {
-      return await context.with(ctx, enqueue, undefined, ctx, span);
+      return await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span);
     } catch (error) {
       recordFailure(span, error);
       throw error;

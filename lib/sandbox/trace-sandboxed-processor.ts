@@ -1,5 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import { tracedBullmqCommands } from '../instrument/traced-bullmq-commands.js';
+import type { TraceBullmqCommands } from '../interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { DefaultTaskHooksOptions } from '../tracing/default-task-hooks.js';
@@ -24,6 +26,11 @@ export interface SandboxedTracingOptions extends TaskHooks, DefaultTaskHooksOpti
    * without one, attempts in the child are not linked (their failures still write the log line).
    */
   redis?: RedisListClient;
+  /**
+   * As the module's option. In the child only `retryLinks` applies: its LRANGE on `redis`, and the
+   * `addLog` it asks the parent for. The parent's Worker is not this wrapper's to change. Default: false.
+   */
+  traceBullmqCommands?: TraceBullmqCommands;
   /** Where the tracer reports its own problems. Default: the console, which BullMQ forwards from the child. */
   logger?: TaskTracerLogger;
 }
@@ -50,6 +57,7 @@ export function traceSandboxedProcessor<T>(
     levelFilter: resolveLevelFilter(options.level, { name: LEVEL_FILTER_ENV, value: process.env[LEVEL_FILTER_ENV] }, logger),
     logger,
     hooks: { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure, logAttempts: options.logAttempts },
+    traceRetryLinkCommands: tracedBullmqCommands(options.traceBullmqCommands).retryLinks,
   });
   const traced = (job: Job, token?: string, signal?: AbortSignal) => {
     if (options.redis) Object.defineProperty(job, SANDBOX_LOG_CLIENT, { value: options.redis });

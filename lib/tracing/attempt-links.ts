@@ -1,5 +1,6 @@
 import { type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import { runQuietly } from '../context/quiet-context.js';
 import { formatTraceFlags, parseTraceparent } from '../context/w3c-trace-context.js';
 import { isJobMoved } from './job-moved.js';
 
@@ -30,14 +31,22 @@ export function mayRetry(job: Job, error: unknown): boolean {
   return (error as Error | undefined)?.name !== 'UnrecoverableError' && !isJobMoved(error);
 }
 
-/** Appends the failed attempt's line; never throws and never waits long. */
-export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (problem: string) => void): Promise<void> {
+/**
+ * Appends the failed attempt's line; never throws and never waits long.
+ * Its command is BullMQ's `addLog` script, holding no payload; untraced unless `traced`.
+ */
+export async function recordFailedAttempt(
+  job: Job,
+  span: Span,
+  reportProblem: (problem: string) => void,
+  traced = false,
+): Promise<void> {
   const { traceId, spanId, traceFlags } = span.spanContext();
   const line = `${MARKER}${job.attemptsMade + 1} failed; trace_id=${traceId} span_id=${spanId} trace_flags=${formatTraceFlags(traceFlags)}`;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      job.log(line),
+      traced ? job.log(line) : runQuietly(job.log, job, line),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
         timer.unref?.();
@@ -54,13 +63,17 @@ export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (
  * The link from attempt N >= 2 (`job.attemptsMade` >= 1) to attempt N-1's span, read from the job's log.
  * Undefined when there is none to read; a malformed line of ours is reported.
  */
-export async function previousAttemptLink(job: Job, reportProblem: (problem: string) => void): Promise<Link | undefined> {
+export async function previousAttemptLink(
+  job: Job,
+  reportProblem: (problem: string) => void,
+  traced = false,
+): Promise<Link | undefined> {
   const previousAttempt = job.attemptsMade;
   let lines: unknown;
   try {
     const read = logReaderOf(job);
     if (!read) return undefined; // e.g. a sandboxed child given no Redis client
-    lines = await read(-LINES_READ, -1);
+    lines = await (traced ? read(-LINES_READ, -1) : runQuietly(read, undefined, -LINES_READ, -1));
   } catch (error) {
     reportProblem(`its previous attempt's span could not be read: ${(error as Error)?.message ?? error}`);
     return undefined;

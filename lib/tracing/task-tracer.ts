@@ -20,6 +20,7 @@ import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
+import { rememberAttemptContext } from './attempt-context.js';
 import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
@@ -42,6 +43,8 @@ export interface TaskTracerSettings {
   propagation?: PropagationDefaults;
   /** Absent: no metrics. */
   metrics?: JobMetrics;
+  /** Trace the Redis commands that link a retry to the previous attempt. Default: false. */
+  traceRetryLinkCommands?: boolean;
 }
 
 /**
@@ -58,6 +61,7 @@ export class TaskTracer {
   private readonly propagation: PropagationDefaults;
   private readonly jobMetrics?: JobMetrics;
   private readonly contextProblems: StoredContextProblems;
+  private readonly traceRetryLinkCommands: boolean;
 
   constructor(settings: TaskTracerSettings) {
     this.tracer = settings.tracer;
@@ -68,6 +72,7 @@ export class TaskTracer {
     this.propagation = settings.propagation ?? propagationDefaults();
     this.jobMetrics = settings.metrics;
     this.contextProblems = new StoredContextProblems(this.logger);
+    this.traceRetryLinkCommands = settings.traceRetryLinkCommands ?? false;
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -86,12 +91,13 @@ export class TaskTracer {
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
+      rememberAttemptContext(job, scoped);
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
       return context.with(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
-    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.retryLinkProblem(job)) : undefined;
+    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.retryLinkProblem(job), this.traceRetryLinkCommands) : undefined;
     const links = previousAttempt ? [...(Array.isArray(taskSpan.links) ? taskSpan.links : []), previousAttempt] : taskSpan.links;
     const span = this.tracer.startSpan(
       taskSpan.name,
@@ -105,6 +111,7 @@ export class TaskTracer {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
       result = await context.with(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
     } catch (error) {
+      rememberAttemptContext(job, inSpan);
       const latencyMs = performance.now() - startedAt;
       this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
       const movedTo = jobMovedBy(error);
@@ -115,9 +122,10 @@ export class TaskTracer {
         context.with(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
-      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
+      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job), this.traceRetryLinkCommands);
       throw error;
     }
+    rememberAttemptContext(job, inSpan);
     span.end();
     return result;
   }
