@@ -29,6 +29,7 @@ import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.regist
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
 import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
+import { DuplicateCopiesCheck } from './registration/duplicate-copies.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -111,6 +112,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       InlineProcessorExplorer,
       JobTracingMetadataAccessor,
       QueueStateMetricsRegistrar,
+      DuplicateCopiesCheck,
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
