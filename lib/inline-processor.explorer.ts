@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { context } from '@opentelemetry/api';
 import type { Job, Worker } from 'bullmq';
+import { openContext } from './context/quiet-context.js';
 import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
 import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
 import { addWorkerProcessTracing, processorOf, type WorkerProcessTracing } from './instrument/worker-process-hook.js';
@@ -48,7 +49,7 @@ export class InlineProcessorExplorer implements WorkerProcessTracing, QuietWorke
     const strategy = this.cachedStrategyOf(worker);
     const processor = strategy && processorOf(worker);
     if (!strategy || !processor) return undefined;
-    return this.taskTracer.run(strategy, job, context.active(), () => processor.call(worker, job, token, signal));
+    return this.taskTracer.run(strategy, job, openContext(context.active()), () => processor.call(worker, job, token, signal));
   }
 
   private cachedStrategyOf(worker: Worker): WorkerStrategy {

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy, type Type } from '@nestjs/com
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { context, trace } from '@opentelemetry/api';
 import type { Job, Processor, Worker } from 'bullmq';
+import { openContext } from './context/quiet-context.js';
 import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
 import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
 import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
@@ -73,7 +74,8 @@ export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, On
     const traced: TracedCall = function (worker, job, token, signal) {
       const makeSpan = explorer.strategyFor(worker, job.queueName);
       if (!makeSpan) return processor(job, token, signal);
-      let activeContext = context.active();
+      // Inside a Worker this library keeps quiet, the handler gets the context from before the suppression.
+      let activeContext = openContext(context.active());
       if (worker && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
         activeContext = trace.deleteSpan(activeContext);
       }

@@ -17,7 +17,28 @@ const MARKER = 'payload-marker-7f3a9c';
 const allSpans = (output: ScenarioOutput): ExportedSpan[] => [...output.producerSpans, ...output.workers.flatMap((worker) => worker.spans)];
 
 async function run(scenario: Omit<Scenario, 'jobs' | 'marker' | 'queueName'>): Promise<ScenarioOutput> {
-  return runScenario({ ...scenario, jobs: JOBS, marker: MARKER, queueName: uniqueQueueName('auto-instrumented') });
+  const output = await runScenario({ ...scenario, jobs: JOBS, marker: MARKER, queueName: uniqueQueueName('auto-instrumented') });
+  // PRINT_FIGURES=1: the counts docs/auto-instrumentations.md quotes.
+  if (process.env.PRINT_FIGURES) printFigures(scenario, output);
+  return output;
+}
+
+function printFigures(scenario: object, output: ScenarioOutput): void {
+  const spans = allSpans(output);
+  const { userGets, internal, connection } = redisSpanFigures(spans);
+  const count = (list: ExportedSpan[]) => list.reduce<Record<string, number>>((counts, span) => ({ ...counts, [span.name]: (counts[span.name] ?? 0) + 1 }), {});
+  const roots = spans.filter((span) => !span.parentSpanId);
+  console.log(JSON.stringify({
+    ...scenario,
+    spans: spans.length,
+    rootTraces: roots.length,
+    userGets: userGets.length,
+    internal: count(internal),
+    internalRoots: internal.filter((span) => !span.parentSpanId).length,
+    connection: count(connection),
+    withMarker: spans.filter((span) => JSON.stringify(span).includes(MARKER)).length,
+    bullmq: count(spans.filter((span) => span.scope === 'bullmq')),
+  }));
 }
 
 function expectTheUsersTrace(output: ScenarioOutput): void {
@@ -79,8 +100,8 @@ describe('with instrumentation-ioredis preloaded: BullMQ kept out of the trace',
       // The add script's arguments hold the job's data.
       expect(allSpans(output).filter((span) => JSON.stringify(span).includes(MARKER)).length).toBeGreaterThanOrEqual(JOBS);
       if (!requireParentSpan) {
-        // The worker loop's, lock and move commands, and the retry links' LRANGE, as root traces.
-        expect(internal.length).toBeGreaterThan(3 * JOBS);
+        // The worker loop's and move commands, and the retry links' LRANGE, as root traces: about 2 to 4 per job.
+        expect(internal.length).toBeGreaterThan(1.5 * JOBS);
         expect(internal.filter((span) => span.name === 'lrange')).toHaveLength(ATTEMPTS - JOBS);
       }
       expectTheUsersTrace(output);

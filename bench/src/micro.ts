@@ -9,12 +9,13 @@
 // DIR must lie inside the repository, so that it resolves the same node_modules (bench/dist is ignored by git):
 //   git stash; npm run build; cp -r dist bench/dist/before; git stash pop; npm run bench  (or npm run build && tsc -p bench)
 //   node bench/dist/micro.js --before=bench/dist/before --table
-import { type Attributes, context, createContextKey, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, createContextKey, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Job, Queue } from 'bullmq';
+import { type Job, type Queue, Worker } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import type { MakeSpan } from 'nestjs-job-tracing';
 import * as currentIndex from 'nestjs-job-tracing';
 import { resolve } from 'node:path';
@@ -25,6 +26,9 @@ import { CountingExporter } from './counting-exporter.js';
 import * as currentStoredContext from '../../dist/context/stored-trace-context.js';
 import * as currentExplorer from '../../dist/job-tracing.explorer.js';
 import * as currentJobMetrics from '../../dist/metrics/job-metrics.js';
+import { addQuietWorkers } from '../../dist/instrument/quiet-worker.js';
+import { runWorkerEventsInAttemptContext } from '../../dist/instrument/worker-events.js';
+import { openContext, quietContext, suppressedContext } from '../../dist/context/quiet-context.js';
 import * as currentTaskTracer from '../../dist/tracing/task-tracer.js';
 
 interface Lib {
@@ -121,6 +125,19 @@ const activeSpanContext = spanContext();
 
 const processor = async (_job: Job) => 'done';
 
+// BullMQ's own commands on Workers with a stand-in backend that answers at once: what quieting them adds.
+const standInBackend = { extendLocks: async () => [] as string[] };
+const standInWorker = (claimed: boolean) => Object.assign(Object.create(Worker.prototype) as Worker, { backend: standInBackend, claimed });
+const quietWorker = standInWorker(true);
+const openWorker = standInWorker(false);
+addQuietWorkers({ quiets: (worker) => (worker as Worker & { claimed: boolean }).claimed });
+runWorkerEventsInAttemptContext();
+// The context a quiet Worker's loop runs in, and so every processJob.
+const quietLoopContext = quietContext(ROOT_CONTEXT);
+// What quiet-producer.ts does around each enqueue command (its backend patch needs a real Redis backend).
+const QUIET_KEY = createContextKey('micro quiet enqueue');
+const markQuiet = (ctx: Context) => ctx.setValue(QUIET_KEY, true);
+
 interface Case {
   key: string;
   label: string;
@@ -175,6 +192,22 @@ const CASES: Case[] = [
     },
   },
   { key: 'contextWith', label: 'enqueue part: context.with around the add', call: () => context.with(activeSpanContext, standInQueue.add, standInQueue, 'job', {}) },
+  { key: 'openContext', label: 'worker, per job: the handler\'s context from before the quiet loop\'s', call: () => openContext(quietLoopContext) },
+  { key: 'enqueueCommand', label: 'enqueue: a BullMQ add command in the send span\'s context', call: () => context.with(activeSpanContext, standInBackend.extendLocks) },
+  {
+    key: 'quietEnqueueCommand',
+    label: 'enqueue: the same, marked quiet by the producer and suppressed at the backend',
+    call: () =>
+      context.with(markQuiet(activeSpanContext), () => {
+        const active = context.active();
+        return active.getValue(QUIET_KEY) === true ? context.with(suppressedContext(active), standInBackend.extendLocks) : standInBackend.extendLocks();
+      }),
+  },
+  { key: 'bullmqCommand', label: 'worker: a BullMQ command, called directly', call: () => standInBackend.extendLocks() },
+  { key: 'quietCommand', label: 'worker: the same, quieted (lock renewal, stalled check; per job twice with bullmq-otel)', call: () => quietWorker.extendJobLocks([], [], 1) },
+  { key: 'openCommand', label: 'worker: the same on a Worker the library does not claim', call: () => openWorker.extendJobLocks([], [], 1) },
+  { key: 'emitBare', label: 'worker: EventEmitter emit, no listener', call: () => EventEmitter.prototype.emit.call(quietWorker, 'completed', job) },
+  { key: 'emitNoListener', label: 'worker: Worker emit (attempt context), no listener', call: () => quietWorker.emit('completed', job, 'done', 'active') },
   {
     key: 'defineLength',
     label: 'request-scoped part: defineProperty(length) on a new closure',
@@ -195,6 +228,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
     tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
   const tracedQueue = new TracedQueue(standInQueue);
   const tracedQueueNoSpan = new TracedQueue(standInQueue, { producerSpan: false });
+  const tracedQueueTraced = new TracedQueue(standInQueue, { traceBullmqCommands: true } as never);
   // Request-scoped processors: @nestjs/bullmq decorates the processor again for every job.
   const explorer = new lib.explorer.JobTracingExplorer(undefined as never, { getProviders: () => [] } as never, undefined as never, taskTracer, {});
   const cases: Case[] = [
@@ -211,6 +245,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
     { key: 'readStoredContextTraceState', label: 'readStoredContext, traceparent + tracestate', call: () => readStoredContext(jobWithTraceState) },
     { key: 'tracedAdd', label: 'enqueue: TracedQueue.add (producer span)', call: () => tracedQueue.add('job', {}) },
     { key: 'tracedAddNoSpan', label: 'enqueue: TracedQueue.add, producerSpan: false', call: () => tracedQueueNoSpan.add('job', {}) },
+    { key: 'tracedAddTracedCommands', label: 'enqueue: TracedQueue.add, traceBullmqCommands: true', call: () => tracedQueueTraced.add('job', {}) },
     { key: 'serializeContext', label: 'enqueue part: serializeContext', call: () => serializeContext(activeSpanContext) },
     { key: 'withStoredContext', label: 'enqueue part: withStoredContext', call: () => withStoredContext(undefined, '{"traceparent":"x"}') },
     { key: 'decoratePerJob', label: 'request-scoped: explorer.decorate per job', call: () => explorer.decorate(processor) },

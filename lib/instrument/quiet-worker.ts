@@ -1,5 +1,6 @@
+import { context } from '@opentelemetry/api';
 import { Worker } from 'bullmq';
-import { runQuietly } from '../context/quiet-context.js';
+import { contextBeforeQuiet, runQuietly } from '../context/quiet-context.js';
 
 /** One application's say on which Workers' own Redis commands run untraced. */
 export interface QuietWorkers {
@@ -7,21 +8,25 @@ export interface QuietWorkers {
   quiets(worker: Worker): boolean;
 }
 
+type Method = (this: Worker, ...args: unknown[]) => unknown;
+type WorkerInside = Worker & { opts: { telemetry?: unknown } };
+
 /**
- * The Worker methods that only talk to Redis for BullMQ: the fetch loop (`moveToActive`, the blocking
- * `waitForJob`), lock renewal (`extendJobLocks`), stalled checks (`moveStalledJobsToWait`) and the
- * moves after an attempt (`handleCompleted`, `handleFailed`, `moveLimitedBackToWait`). The processor
- * runs outside all of them (`processJob` calls it), so its own commands stay traced.
+ * Where BullMQ's own commands start, each patched to run with tracing suppressed:
+ * - `mainLoop`, once per run: the fetch loop (`moveToActive`, the blocking poll) and, per job,
+ *   `processJob` with the moves after the attempt. The processor inside gets the context from
+ *   before the suppression (the explorers read it with `openContext`), so its own commands and
+ *   spans stay traced, at no cost per job;
+ * - `extendJobLocks` and `moveStalledJobsToWait`: lock renewal and stalled checks, on timers of
+ *   their own (BullMQ detaches the stalled checker's context when telemetry is on).
  */
-const QUIET_METHODS = [
-  'moveToActive',
-  'waitForJob',
-  'extendJobLocks',
-  'moveStalledJobsToWait',
-  'handleCompleted',
-  'handleFailed',
-  'moveLimitedBackToWait',
-] as const;
+const QUIET_METHODS = ['mainLoop', 'extendJobLocks', 'moveStalledJobsToWait'] as const;
+/**
+ * With BullMQ's own telemetry (bullmq-otel) on the Worker, `processJob` runs in the open context,
+ * so that BullMQ's `process` span is kept, and the moves after the attempt inside it are quieted again.
+ */
+const OPEN_WITH_TELEMETRY = 'processJob';
+const QUIET_AGAIN_WITH_TELEMETRY = ['handleCompleted', 'handleFailed', 'moveLimitedBackToWait'] as const;
 
 const owners = new Set<QuietWorkers>();
 const decided = new WeakMap<Worker, boolean>();
@@ -32,23 +37,32 @@ const PATCHED = Symbol.for('nestjs-job-tracing.quiet-worker-patched');
  * claims are quieted: the others, the Workers of code that does not use this library, run as before.
  */
 export function addQuietWorkers(owner: QuietWorkers): () => void {
-  const prototype = Worker.prototype as unknown as Record<string, unknown> & { [PATCHED]?: true };
+  const prototype = Worker.prototype as unknown as Record<string, Method | undefined> & { [PATCHED]?: true };
   if (!prototype[PATCHED]) {
-    for (const name of QUIET_METHODS) {
-      const original = prototype[name];
-      if (typeof original !== 'function') continue; // absent from this BullMQ version
-      prototype[name] = function quietly(this: Worker) {
-        // Arguments forwarded as they came: BullMQ reads some methods' arity-dependent defaults.
-        return isQuiet(this) ? runQuietly(original as () => unknown, this, ...(arguments as unknown as [])) : original.apply(this, arguments);
-      };
-    }
+    for (const name of QUIET_METHODS) patch(prototype, name, (original) => function quietly(this: Worker) {
+      return isQuiet(this) ? runQuietly(original, this, ...arguments) : original.apply(this, arguments as unknown as unknown[]);
+    });
+    patch(prototype, OPEN_WITH_TELEMETRY, (original) => function openForTelemetry(this: Worker) {
+      const open = (this as WorkerInside).opts?.telemetry ? contextBeforeQuiet(context.active()) : undefined;
+      return open ? context.with(open, original, this, ...arguments) : original.apply(this, arguments as unknown as unknown[]);
+    });
+    for (const name of QUIET_AGAIN_WITH_TELEMETRY) patch(prototype, name, (original) => function quietAgain(this: Worker) {
+      return (this as WorkerInside).opts?.telemetry && isQuiet(this)
+        ? runQuietly(original, this, ...arguments)
+        : original.apply(this, arguments as unknown as unknown[]);
+    });
     prototype[PATCHED] = true;
   }
   owners.add(owner);
   return () => owners.delete(owner);
 }
 
-// The first call comes after the Worker's constructor returned (its loops start after an await),
+function patch(prototype: Record<string, Method | undefined>, name: string, wrap: (original: Method) => Method): void {
+  const original = prototype[name];
+  if (typeof original === 'function') prototype[name] = wrap(original); // absent from this BullMQ version: left alone
+}
+
+// The first call comes after the Worker's constructor returned (`run` awaits before its loop starts),
 // by when @nestjs/bullmq has handed the Worker to its processor class.
 function isQuiet(worker: Worker): boolean {
   let quiet = decided.get(worker);

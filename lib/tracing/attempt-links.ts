@@ -1,6 +1,6 @@
 import { type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
-import { runQuietly } from '../context/quiet-context.js';
+import { runQuietly, runTraced } from '../context/quiet-context.js';
 import { formatTraceFlags, parseTraceparent } from '../context/w3c-trace-context.js';
 import { isJobMoved } from './job-moved.js';
 
@@ -46,7 +46,7 @@ export async function recordFailedAttempt(
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      traced ? job.log(line) : runQuietly(job.log, job, line),
+      (traced ? runTraced : runQuietly)(job.log, job, line),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
         timer.unref?.();
@@ -73,7 +73,7 @@ export async function previousAttemptLink(
   try {
     const read = logReaderOf(job);
     if (!read) return undefined; // e.g. a sandboxed child given no Redis client
-    lines = await (traced ? read(-LINES_READ, -1) : runQuietly(read, undefined, -LINES_READ, -1));
+    lines = await (traced ? runTraced : runQuietly)(read, undefined, -LINES_READ, -1);
   } catch (error) {
     reportProblem(`its previous attempt's span could not be read: ${(error as Error)?.message ?? error}`);
     return undefined;
