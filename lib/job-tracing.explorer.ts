@@ -6,6 +6,7 @@ import type { Job, Processor, Worker } from 'bullmq';
 import { openContext } from './context/quiet-context.js';
 import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
 import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { processorOf } from './instrument/worker-process-hook.js';
 import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
 import { runWorkerEventsInAttemptContext } from './instrument/worker-events.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
@@ -30,6 +31,7 @@ export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, On
   private readonly strategyByWorker = new WeakMap<object, ProcessorStrategy>();
   private strategyByQueue?: Map<string, ProcessorStrategy>;
   private decoratorService?: ProcessorDecoratorService;
+  private readonly decorated = new WeakSet<Processor>();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -53,7 +55,10 @@ export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, On
   /** The Workers of this application's traced @Processor classes; not those of @SkipTaskTracing ones. */
   quiets(worker: Worker): boolean {
     const host = this.processorHosts().find((candidate) => workerOf(candidate) === worker);
-    return host !== undefined && this.strategyOf(host.constructor as Type) !== null;
+    if (host) return this.strategyOf(host.constructor as Type) !== null;
+    // BullMQ 5 asks from the Worker's constructor, before @nestjs/bullmq links it to its class.
+    const processor = processorOf(worker);
+    return processor !== undefined && this.decorated.has(processor);
   }
 
   owns(service: ProcessorDecoratorService): boolean {
@@ -73,15 +78,18 @@ export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, On
     // Request-scoped processors are decorated per job and called without a Worker.
     const traced: TracedCall = function (worker, job, token, signal) {
       const makeSpan = explorer.strategyFor(worker, job.queueName);
-      if (!makeSpan) return processor(job, token, signal);
       // Inside a Worker this library keeps quiet, the handler gets the context from before the suppression.
-      let activeContext = openContext(context.active());
+      const active = context.active();
+      let activeContext = openContext(active);
+      if (!makeSpan) return activeContext === active ? processor(job, token, signal) : context.with(activeContext, processor, undefined, job, token!, signal);
       if (worker && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
         activeContext = trace.deleteSpan(activeContext);
       }
       return explorer.taskTracer.run(makeSpan, job, activeContext, () => processor(job, token, signal));
     };
-    return withArityOf(processor, traced);
+    const decorated = withArityOf(processor, traced);
+    this.decorated.add(decorated);
+    return decorated;
   }
 
   private strategyFor(worker: object | undefined, queueName: string): ProcessorStrategy {

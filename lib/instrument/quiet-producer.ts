@@ -1,5 +1,5 @@
 import { type Context, context, createContextKey } from '@opentelemetry/api';
-import { RedisQueueBackend } from 'bullmq';
+import * as bullmq from 'bullmq';
 import { suppressedContext } from '../context/quiet-context.js';
 
 /** Set by the producers of this library around an enqueue whose BullMQ commands stay untraced. */
@@ -34,10 +34,14 @@ function openCommandContext(ctx: Context): Context {
   return ctx;
 }
 
-/** Extends the Redis backend's enqueue commands, once per process; only a marked enqueue is quieted. */
+/**
+ * Extends the enqueue commands, once per process; only a marked enqueue is quieted. BullMQ 6 sends them
+ * through its Redis backend, BullMQ 5 through its `Scripts` (a namespace import: neither name is in both).
+ */
 function quietEnqueueCommands(): void {
-  const prototype = RedisQueueBackend.prototype as unknown as Record<string, Method | undefined> & { [PATCHED]?: true };
-  if (prototype[PATCHED]) return;
+  const { RedisQueueBackend, Scripts } = bullmq as unknown as Record<string, { prototype: object } | undefined>;
+  const prototype = (RedisQueueBackend ?? Scripts)?.prototype as (Record<string, Method | undefined> & { [PATCHED]?: true }) | undefined;
+  if (!prototype || prototype[PATCHED]) return;
   for (const name of ENQUEUE_COMMANDS) {
     const original = prototype[name];
     if (typeof original !== 'function') continue; // absent from this BullMQ version

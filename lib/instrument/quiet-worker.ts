@@ -21,6 +21,8 @@ type WorkerInside = Worker & { opts: { telemetry?: unknown } };
  *   their own (BullMQ detaches the stalled checker's context when telemetry is on).
  */
 const QUIET_METHODS = ['mainLoop', 'extendJobLocks', 'moveStalledJobsToWait'] as const;
+/** BullMQ 5 has no `mainLoop`: its loop, lock renewal and moves run inside `run`, which the constructor calls. */
+const QUIET_LOOP_BEFORE_6 = 'run';
 /**
  * With BullMQ's own telemetry (bullmq-otel) on the Worker, `processJob` runs in the open context,
  * so that BullMQ's `process` span is kept, and the moves after the attempt inside it are quieted again.
@@ -39,9 +41,11 @@ const PATCHED = Symbol.for('nestjs-job-tracing.quiet-worker-patched');
 export function addQuietWorkers(owner: QuietWorkers): () => void {
   const prototype = Worker.prototype as unknown as Record<string, Method | undefined> & { [PATCHED]?: true };
   if (!prototype[PATCHED]) {
-    for (const name of QUIET_METHODS) patch(prototype, name, (original) => function quietly(this: Worker) {
+    const quietly = (original: Method): Method => function quietly(this: Worker) {
       return isQuiet(this) ? runQuietly(original, this, ...arguments) : original.apply(this, arguments as unknown as unknown[]);
-    });
+    };
+    for (const name of QUIET_METHODS) patch(prototype, name, quietly);
+    if (!prototype.mainLoop) patch(prototype, QUIET_LOOP_BEFORE_6, quietly);
     patch(prototype, OPEN_WITH_TELEMETRY, (original) => function openForTelemetry(this: Worker) {
       const open = (this as WorkerInside).opts?.telemetry ? contextBeforeQuiet(context.active()) : undefined;
       return open ? context.with(open, original, this, ...arguments) : original.apply(this, arguments as unknown as unknown[]);
@@ -62,8 +66,9 @@ function patch(prototype: Record<string, Method | undefined>, name: string, wrap
   if (typeof original === 'function') prototype[name] = wrap(original); // absent from this BullMQ version: left alone
 }
 
-// The first call comes after the Worker's constructor returned (`run` awaits before its loop starts),
-// by when @nestjs/bullmq has handed the Worker to its processor class.
+// In BullMQ 6 the first call comes after the Worker's constructor returned (`run` awaits before its
+// loop starts), by when @nestjs/bullmq has handed the Worker to its processor class; in BullMQ 5,
+// from the constructor, when the Worker's processor is all there is to know it by.
 function isQuiet(worker: Worker): boolean {
   let quiet = decided.get(worker);
   if (quiet === undefined) {
