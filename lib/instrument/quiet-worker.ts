@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { Worker } from 'bullmq';
 import { contextBeforeQuiet, runQuietly } from '../context/quiet-context.js';
+import { processGlobal } from '../process-global.js';
 
 /** One application's say on which Workers' own Redis commands run untraced. */
 export interface QuietWorkers {
@@ -30,8 +31,9 @@ const QUIET_LOOP_BEFORE_6 = 'run';
 const OPEN_WITH_TELEMETRY = 'processJob';
 const QUIET_AGAIN_WITH_TELEMETRY = ['handleCompleted', 'handleFailed', 'moveLimitedBackToWait'] as const;
 
-const owners = new Set<QuietWorkers>();
-const decided = new WeakMap<Worker, boolean>();
+// One registry for every copy of this package: whichever copy patches a Worker class asks all of them.
+const owners = processGlobal('quiet-worker-owners', () => new Set<QuietWorkers>());
+const decided = processGlobal('quiet-worker-decisions', () => new WeakMap<Worker, boolean>());
 const PATCHED = Symbol.for('nestjs-job-tracing.quiet-worker-patched');
 
 /**

@@ -33,8 +33,9 @@ export class DuplicateCopiesCheck implements OnApplicationBootstrap {
 
 /** One line naming the copies and the fix, or undefined when the application uses the copies this library uses. */
 export function duplicateCopiesWarning(instances: unknown[], searchRoot = process.cwd()): string | undefined {
-  const ours = packageRoot(import.meta.url, NEST_BULLMQ);
-  const ourBullmq = packageRoot(import.meta.url, BULLMQ);
+  const here = libraryFile();
+  const ours = packageRoot(here, NEST_BULLMQ);
+  const ourBullmq = packageRoot(here, BULLMQ);
   const foreignProcessors = instances.filter(isForeignWorkerHost).map((instance) => instance.constructor.name);
   const foreignWorkers = instances.some(
     (instance) => instance instanceof WorkerHost && workerOf(instance) !== undefined && !(workerOf(instance) instanceof Worker),
@@ -79,7 +80,22 @@ function workerOf(host: WorkerHost): unknown {
   }
 }
 
-/** The real path of package `name` as resolved from `from` (a file URL or path), or undefined. */
+/**
+ * A file of this package, to resolve its peers from: `__filename` in the CommonJS build; in the
+ * ES module build (which cannot name `import.meta` in a source shared with the CommonJS one), the
+ * package as the application at the working directory resolves it.
+ */
+function libraryFile(): string {
+  if (typeof __filename === 'string') return __filename;
+  const fromCwd = join(process.cwd(), 'index.js');
+  try {
+    return createRequire(fromCwd).resolve('nestjs-job-tracing/package.json');
+  } catch {
+    return fromCwd;
+  }
+}
+
+/** The real path of package `name` as resolved from the file `from`, or undefined. */
 function packageRoot(from: string, name: string): string | undefined {
   try {
     return realpathSync(dirname(createRequire(from).resolve(`${name}/package.json`)));

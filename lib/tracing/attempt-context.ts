@@ -1,8 +1,11 @@
 import type { Context } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 
-/** Kept on the Job object BullMQ passes to the processor and then emits with `completed` and `failed`. */
-const ATTEMPT_CONTEXT = Symbol('nestjs-job-tracing.attempt-context');
+/**
+ * Kept on the Job object BullMQ passes to the processor and then emits with `completed` and `failed`;
+ * a registered symbol, so that both builds of this package, loaded in one process, read each other's.
+ */
+const ATTEMPT_CONTEXT = Symbol.for('nestjs-job-tracing.attempt-context');
 
 type JobWithAttempt = Job & { [ATTEMPT_CONTEXT]?: Context };
 
