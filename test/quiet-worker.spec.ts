@@ -4,7 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
-import { type Job, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { openContext, quietContext } from '../lib/context/quiet-context.js';
 import { SkipTaskTracing, type TraceBullmqCommands } from '../lib/index.js';
 import { startApp } from './support/app.js';
