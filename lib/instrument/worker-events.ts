@@ -19,9 +19,10 @@ export function runWorkerEventsInAttemptContext(): void {
   const original = prototype.emit;
   prototype.emit = function emit(this: Worker, event: string | symbol) {
     if (this.listenerCount(event) === 0) return original.apply(this, arguments as unknown as [string]);
-    const active = context.active();
-    const listenerContext = attemptContextOf(arguments[1]) ?? contextBeforeQuiet(active) ?? active;
-    return context.with(listenerContext, original, this, ...(arguments as unknown as [string]));
+    const listenerContext = attemptContextOf(arguments[1]) ?? contextBeforeQuiet(context.active());
+    return listenerContext
+      ? context.with(listenerContext, original, this, ...(arguments as unknown as [string]))
+      : original.apply(this, arguments as unknown as [string]);
   };
   prototype[PATCHED] = true;
 }
