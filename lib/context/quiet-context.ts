@@ -32,11 +32,6 @@ export function openContext(ctx: Context): Context {
   return (ctx.getValue(QUIETED_FROM_KEY) as Context | undefined) ?? ctx;
 }
 
-/** `ctx` with tracing suppressed, where no user code runs inside, so nothing needs to lift it. */
-export function suppressedContext(ctx: Context): Context {
-  return ctx.getValue(SUPPRESS_TRACING_KEY) === true ? ctx : ctx.setValue(SUPPRESS_TRACING_KEY, true);
-}
-
 /** Calls `fn` with tracing suppressed: what it sends to Redis makes no span. */
 export function runQuietly<A extends unknown[], R>(fn: (...args: A) => R, thisArg: unknown, ...args: A): R {
   return context.with(quietContext(context.active()), fn, thisArg, ...args);

@@ -1,7 +1,7 @@
-import { context } from '@opentelemetry/api';
 import { Worker } from 'bullmq';
-import { contextBeforeQuiet, runQuietly } from '../context/quiet-context.js';
+import { runQuietly } from '../context/quiet-context.js';
 import { processGlobal } from '../process-global.js';
+import { keepBullmqTelemetrySpans } from './bullmq-telemetry.js';
 
 /** One application's say on which Workers' own Redis commands run untraced. */
 export interface QuietWorkers {
@@ -10,7 +10,6 @@ export interface QuietWorkers {
 }
 
 type Method = (this: Worker, ...args: unknown[]) => unknown;
-type WorkerInside = Worker & { opts: { telemetry?: unknown } };
 
 /**
  * Where BullMQ's own commands start, each patched to run with tracing suppressed:
@@ -20,16 +19,11 @@ type WorkerInside = Worker & { opts: { telemetry?: unknown } };
  *   spans stay traced, at no cost per job;
  * - `extendJobLocks` and `moveStalledJobsToWait`: lock renewal and stalled checks, on timers of
  *   their own (BullMQ detaches the stalled checker's context when telemetry is on).
+ * bullmq-otel's spans inside (`process`, `moveStalledJobsToWait`) are kept: bullmq-telemetry.ts.
  */
 const QUIET_METHODS = ['mainLoop', 'extendJobLocks', 'moveStalledJobsToWait'] as const;
 /** BullMQ 5 has no `mainLoop`: its loop, lock renewal and moves run inside `run`, which the constructor calls. */
 const QUIET_LOOP_BEFORE_6 = 'run';
-/**
- * With BullMQ's own telemetry (bullmq-otel) on the Worker, `processJob` runs in the open context,
- * so that BullMQ's `process` span is kept, and the moves after the attempt inside it are quieted again.
- */
-const OPEN_WITH_TELEMETRY = 'processJob';
-const QUIET_AGAIN_WITH_TELEMETRY = ['handleCompleted', 'handleFailed', 'moveLimitedBackToWait'] as const;
 
 // One registry for every copy of this package: whichever copy patches a Worker class asks all of them.
 const owners = processGlobal('quiet-worker-owners', () => new Set<QuietWorkers>());
@@ -48,17 +42,9 @@ export function addQuietWorkers(owner: QuietWorkers): () => void {
     };
     for (const name of QUIET_METHODS) patch(prototype, name, quietly);
     if (!prototype.mainLoop) patch(prototype, QUIET_LOOP_BEFORE_6, quietly);
-    patch(prototype, OPEN_WITH_TELEMETRY, (original) => function openForTelemetry(this: Worker) {
-      const open = (this as WorkerInside).opts?.telemetry ? contextBeforeQuiet(context.active()) : undefined;
-      return open ? context.with(open, original, this, ...arguments) : original.apply(this, arguments as unknown as unknown[]);
-    });
-    for (const name of QUIET_AGAIN_WITH_TELEMETRY) patch(prototype, name, (original) => function quietAgain(this: Worker) {
-      return (this as WorkerInside).opts?.telemetry && isQuiet(this)
-        ? runQuietly(original, this, ...arguments)
-        : original.apply(this, arguments as unknown as unknown[]);
-    });
     prototype[PATCHED] = true;
   }
+  keepBullmqTelemetrySpans();
   owners.add(owner);
   return () => owners.delete(owner);
 }
