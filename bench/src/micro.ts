@@ -200,7 +200,7 @@ const CASES: Case[] = [
     call: () => quietContext((flip = !flip) ? sendContextA : sendContextB),
   },
   { key: 'bullmqCommand', label: 'worker: a BullMQ command, called directly', call: () => standInBackend.extendLocks() },
-  { key: 'quietCommand', label: 'worker: the same, quieted (lock renewal, stalled check; per job twice with bullmq-otel)', call: () => quietWorker.extendJobLocks([], [], 1) },
+  { key: 'quietCommand', label: 'worker: the same, quieted (lock renewal, stalled check)', call: () => quietWorker.extendJobLocks([], [], 1) },
   { key: 'openCommand', label: 'worker: the same on a Worker the library does not claim', call: () => openWorker.extendJobLocks([], [], 1) },
   { key: 'emitBare', label: 'worker: EventEmitter emit, no listener', call: () => EventEmitter.prototype.emit.call(quietWorker, 'completed', job) },
   { key: 'emitNoListener', label: 'worker: Worker emit (attempt context), no listener', call: () => quietWorker.emit('completed', job, 'done', 'active') },
