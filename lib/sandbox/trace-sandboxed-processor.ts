@@ -27,8 +27,8 @@ export interface SandboxedTracingOptions extends TaskHooks, DefaultTaskHooksOpti
    */
   redis?: RedisListClient;
   /**
-   * As the module's option. In the child only `retryLinks` applies: its LRANGE on `redis`, and the
-   * `addLog` it asks the parent for. The parent's Worker is not this wrapper's to change. Default: false.
+   * As the module's option. In the child only `retryLinks` applies, to its LRANGE on `redis` (the
+   * `addLog` runs in the parent, whose Worker is not this wrapper's to change). Default: false.
    */
   traceBullmqCommands?: TraceBullmqCommands;
   /** Where the tracer reports its own problems. Default: the console, which BullMQ forwards from the child. */
