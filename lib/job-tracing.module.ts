@@ -30,6 +30,7 @@ import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
 import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
 import { DuplicateCopiesCheck } from './registration/duplicate-copies.js';
+import { ExceptionEvents } from './tracing/exception-event.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -97,6 +98,7 @@ function producerOptions(options: JobTracingModuleOptions): TracedQueueOptions {
     tracerName: options.tracerName,
     producerSpan: options.producerSpan,
     metrics: options.metrics,
+    createSpans: options.createSpans,
     traceBullmqCommands: tracedBullmqCommands(options.traceBullmqCommands).producer,
   };
 }
@@ -135,6 +137,8 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             },
             propagation: propagationDefaults(options.longDelayMs),
             metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
+            creationLink: options.creationLink,
+            exceptionEvents: options.exceptionEvents ? new ExceptionEvents(options.tracerName) : undefined,
             traceRetryLinkCommands: tracedBullmqCommands(options.traceBullmqCommands).retryLinks,
           });
         },

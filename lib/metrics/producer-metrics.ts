@@ -20,14 +20,17 @@ export interface SendOperation {
   /** `messaging.operation.name`: `add`, `addBulk`, `addFlow`… */
   operationName: string;
   messageCount: number;
+  /** `server.address` and `server.port`, when the connection is a single host. */
+  server: Attributes;
 }
 
 /** The operation a producer span describes, read from its messaging attributes. */
-export function sendOperation(queueName: string | undefined, spanAttributes: Attributes): SendOperation {
+export function sendOperation(queueName: string | undefined, spanAttributes: Attributes, server: Attributes = {}): SendOperation {
   return {
     queueName,
     operationName: String(spanAttributes['messaging.operation.name'] ?? 'send'),
     messageCount: Number(spanAttributes['messaging.batch.message_count'] ?? 1),
+    server,
   };
 }
 
@@ -59,8 +62,8 @@ export class ProducerMetrics {
     sentMessages.add(operation.messageCount, attributes);
   }
 
-  private attributesOf({ queueName, operationName }: SendOperation, errorType: string | undefined): Attributes {
-    const key = `${queueName ?? ''}\u0000${operationName}\u0000${errorType ?? ''}`;
+  private attributesOf({ queueName, operationName, server }: SendOperation, errorType: string | undefined): Attributes {
+    const key = `${queueName ?? ''}\u0000${operationName}\u0000${errorType ?? ''}\u0000${server['server.address'] ?? ''}:${server['server.port'] ?? ''}`;
     let attributes = this.attributesByKey.get(key);
     if (!attributes) {
       attributes = Object.freeze({
@@ -69,6 +72,7 @@ export class ProducerMetrics {
         'messaging.operation.type': 'send',
         ...(queueName !== undefined && { 'messaging.destination.name': queueName }),
         ...(errorType === undefined ? {} : { 'error.type': errorType }),
+        ...server,
       });
       this.attributesByKey.set(key, attributes);
     }

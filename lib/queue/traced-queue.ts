@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import { serializeContext } from '../context/stored-trace-context.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
 import { SCHEDULER_ID_ATTRIBUTE } from '../tracing/scheduler-run.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, type TracedJobsOptions, toStoredOptions } from './traced-job-options.js';
@@ -54,7 +55,12 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   async add(name: string, data: DataType, opts?: TracedJobsOptions): Promise<Job<DataType, ResultType>> {
     // The given context parents the producer span, whose own context is stored.
     const { tracingContext, ...jobOptions } = opts ?? {};
-    const send = { destination: this.name, tracingContext, attributes: { 'messaging.operation.name': 'add' } };
+    const send = {
+      destination: this.name,
+      tracingContext,
+      attributes: { 'messaging.operation.name': 'add' },
+      server: serverAttributesOf(this.queue),
+    };
     return this.producerSpan.send(send, async (ctx, span) => {
       const stored = toStoredOptions(jobOptions, serializeContext(ctx), `job "${name}"`, this.queue.defaultJobOptions);
       const job = await this.queue.add(name, data, stored);
@@ -63,18 +69,26 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     });
   }
 
-  /** One producer span for the batch; a job's own `tracingContext` still wins for that job. */
+  /**
+   * A `create` span per job and one `send` span linking them (or, with `createSpans: false`,
+   * one producer span for the batch); a job's own `tracingContext` still wins for that job.
+   */
   async addBulk(jobs: TracedBulkJob<DataType>[]): Promise<Job<DataType, ResultType>[]> {
     const attributes = { 'messaging.operation.name': 'addBulk', 'messaging.batch.message_count': jobs.length };
-    return this.producerSpan.send({ destination: this.name, attributes }, async (ctx) => {
-      const batchMetadata = serializeContext(ctx);
-      const stored = jobs.map(({ name, data, opts }) => ({
-        name,
-        data,
-        opts: toStoredOptions(opts, batchMetadata, `job "${name}"`, this.queue.defaultJobOptions),
-      }));
-      return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
-    });
+    const send = { destination: this.name, attributes, server: serverAttributesOf(this.queue) };
+    return this.producerSpan.sendBatch(
+      send,
+      async (creation) => {
+        const defaults = this.queue.defaultJobOptions;
+        const stored = jobs.map(({ name, data, opts }) => ({
+          name,
+          data,
+          opts: toStoredOptions(opts, creation.metadataFor(this.name, opts, defaults), `job "${name}"`, defaults),
+        }));
+        return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
+      },
+      (added) => added.map((job) => job.id),
+    );
   }
 
   /**
@@ -97,6 +111,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
       destination: this.name,
       tracingContext,
       attributes: { 'messaging.operation.name': 'upsertJobScheduler', [SCHEDULER_ID_ATTRIBUTE]: jobSchedulerId },
+      server: serverAttributesOf(this.queue),
     };
     return this.producerSpan.send(send, async (ctx, span) => {
       const opts = toStoredOptions(

@@ -26,7 +26,9 @@ import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-li
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { jobMovedBy, recordJobMoved } from './job-moved.js';
 import { JobStoredContext } from './job-stored-context.js';
+import type { ExceptionEvents } from './exception-event.js';
 import { recordFailure } from './record-failure.js';
+import { serverAttributesOf } from './server-address.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withTaskScope } from './task-scope.js';
@@ -43,6 +45,10 @@ export interface TaskTracerSettings {
   propagation?: PropagationDefaults;
   /** Absent: no metrics. */
   metrics?: JobMetrics;
+  /** In `child` mode, also link the task span to its creation context. Default: true. */
+  creationLink?: boolean;
+  /** Absent: no `messaging.process.exception` log records. */
+  exceptionEvents?: ExceptionEvents;
   /** Trace the Redis commands that link a retry to the previous attempt. Default: false. */
   traceRetryLinkCommands?: boolean;
 }
@@ -61,6 +67,8 @@ export class TaskTracer {
   private readonly propagation: PropagationDefaults;
   private readonly jobMetrics?: JobMetrics;
   private readonly contextProblems: StoredContextProblems;
+  private readonly creationLink: boolean;
+  private readonly exceptionEvents?: ExceptionEvents;
   private readonly traceRetryLinkCommands: boolean;
 
   constructor(settings: TaskTracerSettings) {
@@ -72,6 +80,8 @@ export class TaskTracer {
     this.propagation = settings.propagation ?? propagationDefaults();
     this.jobMetrics = settings.metrics;
     this.contextProblems = new StoredContextProblems(this.logger);
+    this.creationLink = settings.creationLink ?? true;
+    this.exceptionEvents = settings.exceptionEvents;
     this.traceRetryLinkCommands = settings.traceRetryLinkCommands ?? false;
   }
 
@@ -85,6 +95,7 @@ export class TaskTracer {
       'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
+      ...serverAttributesOf((job as unknown as { queue?: unknown }).queue),
       ...schedulerRunFields(job),
       ...jobLifecycleAttributes(job),
       ...taskSpan.fields,
@@ -119,6 +130,7 @@ export class TaskTracer {
         recordJobMoved(span, job, movedTo);
       } else {
         recordFailure(span, error);
+        this.exceptionEvents?.record(error, inSpan, fields);
         context.with(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
@@ -179,9 +191,26 @@ export class TaskTracer {
       },
       this.propagation,
     );
-    if (style === 'child') return { taskSpan, parent: stored.parentContextOf(parent) };
+    if (style === 'child') return this.continueAsChild(taskSpan, stored.parentContextOf(parent), activeContext);
     const links = style === 'link' ? [...(taskSpan.links ?? []), { context: parent.toSpanContext() }] : taskSpan.links;
     return { taskSpan: { ...taskSpan, links }, parent: trace.deleteSpan(activeContext) };
+  }
+
+  /**
+   * `child`, as the messaging conventions v1.44 put it: the task is a child of its
+   * creation context and links to it too (unless `creationLink: false`), as OpenTelemetry
+   * Java does. When processing runs inside another span still in progress (bullmq-otel's
+   * `process` span), that ambient span is the parent and the creation context a link,
+   * always. An ended span is no ambient one: it is a span that was active when the
+   * Worker was built, which BullMQ's processing loop keeps (bullmq issue 4731).
+   */
+  private continueAsChild(taskSpan: TaskSpan, creation: Context, activeContext: Context): { taskSpan: TaskSpan; parent: Context } {
+    const ambient = trace.getSpan(activeContext);
+    const inAmbient = ambient !== undefined && ambient.isRecording();
+    if (!inAmbient && !this.creationLink) return { taskSpan, parent: creation };
+    const creationLink = { context: trace.getSpanContext(creation)! };
+    const links = [...(taskSpan.links ?? []), creationLink];
+    return { taskSpan: { ...taskSpan, links }, parent: inAmbient ? activeContext : creation };
   }
 
   private retryLinkProblem(job: Job): (problem: string) => void {
