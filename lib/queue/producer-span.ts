@@ -1,5 +1,6 @@
 import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { explicitParent, type TracingContext } from '../context/tracing-context.js';
+import { producerCommandContext } from '../instrument/quiet-producer.js';
 import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
@@ -18,6 +19,8 @@ export interface TracedQueueOptions {
    * `false`: one PRODUCER `send` span whose context every job of the batch stores (as in 0.1). Default: true.
    */
   createSpans?: boolean;
+  /** Trace BullMQ's own Redis commands for the enqueue (they carry the job's data). Default: false. */
+  traceBullmqCommands?: boolean;
 }
 
 export interface Send {
@@ -39,12 +42,14 @@ export class ProducerSpan {
   private readonly enabled: boolean;
   private readonly metrics?: ProducerMetrics;
   private readonly createSpans: boolean;
+  private readonly commandContext: (ctx: Context) => Context;
 
   constructor(options: TracedQueueOptions = {}) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.enabled = options.producerSpan ?? true;
     this.metrics = options.metrics === false ? undefined : new ProducerMetrics();
     this.createSpans = this.enabled && (options.createSpans ?? true);
+    this.commandContext = producerCommandContext(options.traceBullmqCommands);
   }
 
   /** A single message: one PRODUCER `send` span, whose context the message stores. */
@@ -82,7 +87,7 @@ export class ProducerSpan {
   ): Promise<T> {
     enqueue = this.metrics?.measured(sendOperation(send.destination, send.attributes, send.server), enqueue) ?? enqueue;
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
-    if (!this.enabled) return enqueue(parent, undefined, parent);
+    if (!this.enabled) return context.with(this.commandContext(parent), enqueue, undefined, parent, undefined, parent);
 
     const span = this.tracer.startSpan(
       send.destination === undefined ? 'send' : `send ${send.destination}`,
@@ -100,7 +105,7 @@ export class ProducerSpan {
     );
     const ctx = trace.setSpan(parent, span);
     try {
-      return await context.with(ctx, enqueue, undefined, ctx, span, parent);
+      return await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span, parent);
     } catch (error) {
       recordFailure(span, error);
       throw error;
