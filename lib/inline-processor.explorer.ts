@@ -4,8 +4,10 @@ import { ModuleRef } from '@nestjs/core';
 import { context } from '@opentelemetry/api';
 import type { Job, Worker } from 'bullmq';
 import { openContext } from './context/quiet-context.js';
-import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { addQuietWorkers } from './instrument/quiet-worker.js';
 import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
+import type { TracedWorkers } from './instrument/traced-workers.js';
+import { runWorkerEventsInAttemptContext } from './instrument/worker-events.js';
 import { addWorkerProcessTracing, processorOf, type WorkerProcessTracing } from './instrument/worker-process-hook.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from './interfaces/make-span.interface.js';
@@ -21,10 +23,11 @@ type WorkerStrategy = MakeSpan | null;
  * which @nestjs/bullmq runs in Workers of their own, outside ProcessorDecoratorService.
  */
 @Injectable()
-export class InlineProcessorExplorer implements WorkerProcessTracing, QuietWorkers, OnModuleDestroy {
+export class InlineProcessorExplorer implements WorkerProcessTracing, TracedWorkers, OnModuleDestroy {
   private readonly strategyByWorker = new WeakMap<Worker, WorkerStrategy>();
   private readonly removeTracing: () => void;
   private readonly removeQuietWorkers?: () => void;
+  private readonly removeWorkerEvents: () => void;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -33,15 +36,17 @@ export class InlineProcessorExplorer implements WorkerProcessTracing, QuietWorke
   ) {
     this.removeTracing = addWorkerProcessTracing(this);
     if (!tracedBullmqCommands(options.traceBullmqCommands).worker) this.removeQuietWorkers = addQuietWorkers(this);
+    this.removeWorkerEvents = runWorkerEventsInAttemptContext(this);
   }
 
   onModuleDestroy(): void {
     this.removeTracing();
     this.removeQuietWorkers?.();
+    this.removeWorkerEvents();
   }
 
   /** The Workers of this application's traced inline processors. */
-  quiets(worker: Worker): boolean {
+  traces(worker: Worker): boolean {
     return this.cachedStrategyOf(worker) !== null;
   }
 

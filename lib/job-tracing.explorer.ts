@@ -5,9 +5,10 @@ import { context, trace } from '@opentelemetry/api';
 import type { Job, Processor, Worker } from 'bullmq';
 import { openContext } from './context/quiet-context.js';
 import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
-import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { addQuietWorkers } from './instrument/quiet-worker.js';
 import { processorOf } from './instrument/worker-process-hook.js';
 import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
+import type { TracedWorkers } from './instrument/traced-workers.js';
 import { runWorkerEventsInAttemptContext } from './instrument/worker-events.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from './interfaces/make-span.interface.js';
@@ -24,10 +25,11 @@ type ProcessorStrategy = MakeSpan | null;
  * the strategy its processor class asked for.
  */
 @Injectable()
-export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, OnModuleDestroy {
+export class JobTracingExplorer implements ProcessorDecoration, TracedWorkers, OnModuleDestroy {
   private readonly defaultMakeSpan: MakeSpan;
   private readonly removeDecoration: () => void;
   private readonly removeQuietWorkers?: () => void;
+  private readonly removeWorkerEvents: () => void;
   private readonly strategyByWorker = new WeakMap<object, ProcessorStrategy>();
   private strategyByQueue?: Map<string, ProcessorStrategy>;
   private decoratorService?: ProcessorDecoratorService;
@@ -44,16 +46,17 @@ export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, On
     // Constructors run before any onModuleInit, so this is in place before BullModule creates workers.
     this.removeDecoration = addProcessorDecoration(this);
     if (!tracedBullmqCommands(options.traceBullmqCommands).worker) this.removeQuietWorkers = addQuietWorkers(this);
-    runWorkerEventsInAttemptContext();
+    this.removeWorkerEvents = runWorkerEventsInAttemptContext(this);
   }
 
   onModuleDestroy(): void {
     this.removeDecoration();
     this.removeQuietWorkers?.();
+    this.removeWorkerEvents();
   }
 
   /** The Workers of this application's traced @Processor classes; not those of @SkipTaskTracing ones. */
-  quiets(worker: Worker): boolean {
+  traces(worker: Worker): boolean {
     const host = this.processorHosts().find((candidate) => workerOf(candidate) === worker);
     if (host) return this.strategyOf(host.constructor as Type) !== null;
     // BullMQ 5 asks from the Worker's constructor, before @nestjs/bullmq links it to its class.

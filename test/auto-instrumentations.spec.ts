@@ -110,7 +110,7 @@ describe('with instrumentation-ioredis preloaded: BullMQ kept out of the trace',
 });
 
 describe('worker events in the job trace, in two worker processes', () => {
-  it('completed and failed handlers and worker.on listeners see their attempt: span, fields, log lines; their spans join its trace', async () => {
+  it('active, completed and failed handlers and worker.on listeners see their attempt: span, fields, log lines; their spans join its trace', async () => {
     const output = await run({ requireParentSpan: true, bullmqOtel: false, traceBullmqCommands: false });
     const tasks = output.workers.flatMap((worker) => worker.spans.filter((span) => span.name === 'task'));
     const taskOf = (jobId: string, attempt: number) =>
@@ -120,7 +120,8 @@ describe('worker events in the job trace, in two worker processes', () => {
       expect(worker.events.length).toBeGreaterThan(0);
       const handlerSpans = new Map(worker.spans.filter((span) => span.name.startsWith('on ')).map((span) => [span.spanId, span]));
       for (const event of worker.events) {
-        const attempt = event.event === 'failed' || Number(event.jobId) % 10 !== 0 ? 1 : 2;
+        const attempt =
+          event.event === 'active' ? event.attemptsMade + 1 : event.event === 'failed' || Number(event.jobId) % 10 !== 0 ? 1 : 2;
         const task = taskOf(event.jobId, attempt);
         expect(event.activeSpanId).toBe(task.spanId);
         expect(event.fields).toMatchObject({ task_id: event.jobId, attempt, trace_id: task.traceId, span_id: task.spanId });
@@ -137,5 +138,6 @@ describe('worker events in the job trace, in two worker processes', () => {
     expect(events.filter((event) => event.source === 'OnWorkerEvent' && event.event === 'failed')).toHaveLength(ATTEMPTS - JOBS);
     expect(events.filter((event) => event.source === 'OnWorkerEvent' && event.event === 'completed')).toHaveLength(JOBS);
     expect(events.filter((event) => event.source === 'worker.on' && event.event === 'completed')).toHaveLength(JOBS);
+    expect(events.filter((event) => event.source === 'OnWorkerEvent' && event.event === 'active')).toHaveLength(ATTEMPTS);
   }, 120_000);
 });

@@ -133,8 +133,8 @@ const standInBackend = { extendLocks: async () => [] as string[] };
 const standInWorker = (claimed: boolean) => Object.assign(Object.create(Worker.prototype) as Worker, { backend: standInBackend, claimed });
 const quietWorker = standInWorker(true);
 const openWorker = standInWorker(false);
-addQuietWorkers({ quiets: (worker) => (worker as Worker & { claimed: boolean }).claimed });
-runWorkerEventsInAttemptContext();
+addQuietWorkers({ traces: (worker) => (worker as Worker & { claimed: boolean }).claimed });
+runWorkerEventsInAttemptContext({ traces: () => false });
 // The context a quiet Worker's loop runs in, and so every processJob.
 const quietLoopContext = quietContext(ROOT_CONTEXT);
 // Each enqueue has a send span of its own: two contexts in turn, so no call reuses the last one's result.

@@ -1,5 +1,6 @@
 import { type Job, type Processor, Worker } from 'bullmq';
 import { processGlobal } from '../process-global.js';
+import { takeActiveEvent } from '../tracing/attempt-context.js';
 
 /** One application's handle on the workers that @nestjs/bullmq builds for `registerQueue({ processors })`. */
 export interface WorkerProcessTracing {
@@ -28,11 +29,16 @@ export function addWorkerProcessTracing(tracing: WorkerProcessTracing): () => vo
   if (!prototype[PATCHED]) {
     const original = prototype.callProcessJob;
     prototype.callProcessJob = function callProcessJob(this: Worker, job, token, signal) {
+      let processing: Promise<unknown> | undefined;
       for (const candidate of tracings) {
-        const traced = candidate.process(this, job, token, signal);
-        if (traced) return traced;
+        processing = candidate.process(this, job, token, signal);
+        if (processing) break;
       }
-      return original.call(this, job, token, signal);
+      processing ??= original.call(this, job, token, signal);
+      // A traced attempt took its held-back `active` event as it started; one that starts after an
+      // await (request-scoped processors) gets it now, outside its span, as it did before.
+      takeActiveEvent(job)?.();
+      return processing;
     };
     prototype[PATCHED] = true;
   }

@@ -20,7 +20,7 @@ import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../l
 import { IgnoredStoredContext } from '../logging/ignored-stored-context.js';
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
-import { rememberAttemptContext } from './attempt-context.js';
+import { rememberAttemptContext, takeActiveEvent } from './attempt-context.js';
 import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
@@ -88,6 +88,8 @@ export class TaskTracer {
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
+    // Taken before any await, so that the Worker does not emit it outside the span.
+    const emitActive = takeActiveEvent(job);
     const { taskSpan, parent } = this.planSpan(makeSpan, job, activeContext);
     const fields: Attributes = {
       task_id: job.id,
@@ -106,7 +108,8 @@ export class TaskTracer {
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
       rememberAttemptContext(job, scoped);
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
-      return withinTask(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
+      const measured = this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler;
+      return withinTask(scoped, emitActive ? () => (emitActive(), measured()) : measured);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
@@ -122,7 +125,7 @@ export class TaskTracer {
     let result: T;
     try {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
-      result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
+      result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler, emitActive);
     } catch (error) {
       rememberAttemptContext(job, inSpan);
       const latencyMs = performance.now() - startedAt;
@@ -145,7 +148,14 @@ export class TaskTracer {
   }
 
   /** Runs inside the task's scope, so hooks see its span and what they log carries the task's fields; bound once. */
-  private readonly handleInScope = async <T>(job: Job, span: Span, startedAt: number, handler: () => Promise<T>): Promise<T> => {
+  private readonly handleInScope = async <T>(
+    job: Job,
+    span: Span,
+    startedAt: number,
+    handler: () => Promise<T>,
+    emitActive: (() => void) | undefined,
+  ): Promise<T> => {
+    emitActive?.();
     this.callHook('onStart', job, span);
     const result = await handler();
     const latencyMs = performance.now() - startedAt;

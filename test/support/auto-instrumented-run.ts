@@ -22,8 +22,9 @@ export interface ExportedSpan {
 
 export interface ObservedEvent {
   source: 'OnWorkerEvent' | 'worker.on';
-  event: 'completed' | 'failed';
+  event: 'active' | 'completed' | 'failed';
   jobId: string;
+  attemptsMade: number;
   activeSpanId?: string;
   fields: Record<string, unknown>;
   handlerSpan: { traceId: string; spanId: string };
