@@ -37,11 +37,25 @@ export class ProducerSpan {
   }
 
   async send<T>(send: Send, enqueue: (ctx: Context, span?: Span) => Promise<T>): Promise<T> {
-    enqueue = this.metrics?.measured(sendOperation(send.destination, send.attributes), enqueue) ?? enqueue;
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
-    if (!this.enabled) return enqueue(parent);
+    const span = this.enabled ? this.startSpan(send, parent) : undefined;
+    const ctx = span ? trace.setSpan(parent, span) : parent;
+    const startedAt = this.metrics ? performance.now() : 0;
+    try {
+      const result = await (span ? context.with(ctx, enqueue, undefined, ctx, span) : enqueue(parent));
+      this.metrics?.settled(sendOperation(send.destination, send.attributes), startedAt);
+      return result;
+    } catch (error) {
+      this.metrics?.settled(sendOperation(send.destination, send.attributes), startedAt, { error });
+      if (span) recordFailure(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
 
-    const span = this.tracer.startSpan(
+  private startSpan(send: Send, parent: Context): Span {
+    return this.tracer.startSpan(
       send.destination === undefined ? 'send' : `send ${send.destination}`,
       {
         kind: SpanKind.PRODUCER,
@@ -54,14 +68,5 @@ export class ProducerSpan {
       },
       parent,
     );
-    const ctx = trace.setSpan(parent, span);
-    try {
-      return await context.with(ctx, enqueue, undefined, ctx, span);
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
   }
 }
