@@ -3,7 +3,8 @@
 // around each batch. Each case's added CPU per job is taken against its workload's plain
 // case in the same round; the median across rounds comes with a bootstrap interval,
 // and a difference whose interval includes 0 is "not resolved", never a number.
-//   node bench/dist/producer.js [--rounds=30] [--batch=500] [--concurrency=50] [--only=key,key] [--table]
+//   node bench/dist/producer.js [--rounds=30] [--batch=500] [--concurrency=50] [--only=key,key] [--before=DIR] [--table]
+// --before=DIR adds the traced cases of an earlier build (a copy of dist/ inside the repository, as for micro.ts), keys ending in @before.
 // A new case is one entry in CASES: a key, its workload and a function that enqueues `count` jobs.
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -12,8 +13,10 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type FlowJob, FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { Redis } from 'ioredis';
-import { TracedFlowProducer, TracedQueue } from 'nestjs-job-tracing';
+import * as library from 'nestjs-job-tracing';
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
 import { type AddedCpu, addedText, type ProducerCaseResult, producerLines, type ProducerRatio, type ProducerResults, type Workload } from './producer-report.js';
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     only: { type: 'string' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    before: { type: 'string' },
     table: { type: 'boolean', default: false },
   },
 });
@@ -102,11 +106,28 @@ async function handWritten<T>(queueName: string, operation: string, enqueue: (me
   }
 }
 
+const WORKLOADS: Workload[] = ['add', 'addBulk', 'flow'];
+
+type Library = Pick<typeof library, 'TracedQueue' | 'TracedFlowProducer'>;
+
+/** The library's cases, for the build at hand or (with --before) an earlier one. */
+function tracedCases({ TracedQueue, TracedFlowProducer }: Library, suffix = ''): ProducerCase[] {
+  const traced = new TracedQueue(queueOf(`tracedAdd${suffix}`));
+  const tracedNoMetrics = new TracedQueue(queueOf(`tracedAddNoMetrics${suffix}`), { metrics: false });
+  const tracedBulk = new TracedQueue(queueOf(`tracedBulk${suffix}`));
+  const tracedFlow = new TracedFlowProducer(flowProducerOf());
+  const cases: ProducerCase[] = [
+    { key: 'tracedAdd', label: 'TracedQueue.add', workload: 'add', call: (n) => traced.add('job', { n }) },
+    { key: 'tracedAddNoMetrics', label: 'TracedQueue.add, metrics: false', workload: 'add', call: (n) => tracedNoMetrics.add('job', { n }) },
+    { key: 'tracedBulk', label: `TracedQueue.addBulk of ${BULK_SIZE}`, workload: 'addBulk', call: (n) => tracedBulk.addBulk(bulkOf(n)) },
+    { key: 'tracedFlow', label: `TracedFlowProducer.add, ${1 + FLOW_CHILDREN} nodes`, workload: 'flow', call: (n) => tracedFlow.add(flowOf(`tracedFlow${suffix}`, n)) },
+  ];
+  return cases.map((c) => ({ ...c, key: c.key + suffix, label: suffix ? `${c.label} (${values.before})` : c.label }));
+}
+
 function addCases(): ProducerCase[] {
   const plain = queueOf('plainAdd');
   const hand = queueOf('handWrittenAdd');
-  const traced = new TracedQueue(queueOf('tracedAdd'));
-  const tracedNoMetrics = new TracedQueue(queueOf('tracedAddNoMetrics'), { metrics: false });
   const otel = queueOf('bullmqOtelAdd', bullmqOtel());
   const stored = withMetadata(STORED);
   return [
@@ -123,8 +144,6 @@ function addCases(): ProducerCase[] {
       workload: 'add',
       call: (n) => handWritten(hand.name, 'add', (metadata) => hand.add('job', { n }, withMetadata(metadata)), true),
     },
-    { key: 'tracedAdd', label: 'TracedQueue.add', workload: 'add', call: (n) => traced.add('job', { n }) },
-    { key: 'tracedAddNoMetrics', label: 'TracedQueue.add, metrics: false', workload: 'add', call: (n) => tracedNoMetrics.add('job', { n }) },
     { key: 'bullmqOtelAdd', label: 'Queue.add with bullmq-otel telemetry', workload: 'add', call: (n) => otel.add('job', { n }) },
   ];
 }
@@ -132,7 +151,6 @@ function addCases(): ProducerCase[] {
 function addBulkCases(): ProducerCase[] {
   const plain = queueOf('plainBulk');
   const hand = queueOf('handWrittenBulk');
-  const traced = new TracedQueue(queueOf('tracedBulk'));
   const otel = queueOf('bullmqOtelBulk', bullmqOtel());
   const stored = withMetadata(STORED);
   return [
@@ -143,7 +161,6 @@ function addBulkCases(): ProducerCase[] {
       workload: 'addBulk',
       call: (n) => handWritten(hand.name, 'addBulk', (metadata) => hand.addBulk(bulkOf(n, withMetadata(metadata)))),
     },
-    { key: 'tracedBulk', label: `TracedQueue.addBulk of ${BULK_SIZE}`, workload: 'addBulk', call: (n) => traced.addBulk(bulkOf(n)) },
     { key: 'bullmqOtelBulk', label: `Queue.addBulk of ${BULK_SIZE}, bullmq-otel`, workload: 'addBulk', call: (n) => otel.addBulk(bulkOf(n)) },
   ];
 }
@@ -151,7 +168,6 @@ function addBulkCases(): ProducerCase[] {
 function flowCases(): ProducerCase[] {
   const plain = flowProducerOf();
   const hand = flowProducerOf();
-  const traced = new TracedFlowProducer(flowProducerOf());
   const otel = flowProducerOf(bullmqOtel());
   const stored = withMetadata(STORED);
   return [
@@ -162,13 +178,18 @@ function flowCases(): ProducerCase[] {
       workload: 'flow',
       call: (n) => handWritten('handWrittenFlow', 'addFlow', (metadata) => hand.add(flowOf('handWrittenFlow', n, withMetadata(metadata)))),
     },
-    { key: 'tracedFlow', label: `TracedFlowProducer.add, ${1 + FLOW_CHILDREN} nodes`, workload: 'flow', call: (n) => traced.add(flowOf('tracedFlow', n)) },
     { key: 'bullmqOtelFlow', label: `FlowProducer.add, ${1 + FLOW_CHILDREN} nodes, bullmq-otel`, workload: 'flow', call: (n) => otel.add(flowOf('bullmqOtelFlow', n)) },
   ];
 }
 
 /** Each workload's first case is its baseline: the others' added CPU is taken against it. */
-const CASES: ProducerCase[] = [...addCases(), ...addBulkCases(), ...flowCases()];
+const CASES: ProducerCase[] = [
+  ...addCases(),
+  ...addBulkCases(),
+  ...flowCases(),
+  ...tracedCases(library),
+  ...(values.before ? tracedCases(await import(pathToFileURL(resolve(values.before, 'index.js')).href), '@before') : []),
+].sort((a, b) => WORKLOADS.indexOf(a.workload) - WORKLOADS.indexOf(b.workload));
 const only = values.only?.split(',');
 // Added CPU needs the workload's baseline among the cases run: --only=plainAdd,tracedAdd.
 const selected = only ? CASES.filter((c) => only.includes(c.key)) : CASES;
@@ -274,7 +295,7 @@ function quantile(numbers: number[], q: number): number {
 const output: ProducerResults = { rounds: ROUNDS, batch: BATCH, concurrency: CONCURRENCY, spansExported: exporter.count, cases: results, ratios };
 if (values.table) {
   console.log(producerLines(output).join('\n'));
-  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics']]) {
+  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAdd@before']]) {
     if (samples.has(key) && samples.has(base)) console.log(`${key} over ${base}: ${addedText(addedOver(key, base))} us/job`);
   }
 } else {

@@ -34,7 +34,7 @@ export function sendOperation(queueName: string | undefined, spanAttributes: Att
 /** Producer-side instruments: one duration and the messages sent, per producer call. */
 export class ProducerMetrics {
   private readonly instruments = new MeterInstruments(createProducerInstruments);
-  private readonly attributesByKey = new Map<string, Attributes>();
+  private readonly attributesByQueue = new Map<string | undefined, Map<string, Attributes>>();
 
   /**
    * Records one producer call that began at `startedAt` (from performance.now()) and has settled,
@@ -53,9 +53,12 @@ export class ProducerMetrics {
     sentMessages.add(operation.messageCount, attributes);
   }
 
+  // Looked up by queue, then operation (and error type): no key string built per call.
   private attributesOf({ queueName, operationName }: SendOperation, errorType: string | undefined): Attributes {
-    const key = `${queueName ?? ''}\u0000${operationName}\u0000${errorType ?? ''}`;
-    let attributes = this.attributesByKey.get(key);
+    let byOperation = this.attributesByQueue.get(queueName);
+    if (!byOperation) this.attributesByQueue.set(queueName, (byOperation = new Map()));
+    const key = errorType === undefined ? operationName : `${operationName}\u0000${errorType}`;
+    let attributes = byOperation.get(key);
     if (!attributes) {
       attributes = Object.freeze({
         'messaging.system': MESSAGING_SYSTEM,
@@ -64,7 +67,7 @@ export class ProducerMetrics {
         ...(queueName !== undefined && { 'messaging.destination.name': queueName }),
         ...(errorType === undefined ? {} : { 'error.type': errorType }),
       });
-      this.attributesByKey.set(key, attributes);
+      byOperation.set(key, attributes);
     }
     return attributes;
   }
