@@ -7,7 +7,7 @@ import { uniqueQueueName } from './support/queues.js';
 import { startOwnRedisCluster } from './support/redis-server.js';
 
 // BullMQ's Lua scripts touch several keys of one queue at once; on a cluster they must hash
-// to one slot, which a hash-tagged prefix ensures (see the README's cluster section).
+// to one slot, which a hash-tagged prefix ensures (see docs/redis-cluster.md).
 const PREFIX = '{jobs}';
 
 describe('on a 3-master Redis Cluster, with a hash-tagged prefix', () => {

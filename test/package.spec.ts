@@ -28,6 +28,10 @@ describe('the packed tarball', () => {
     expect(packedFiles).toEqual(
       expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']),
     );
+    // The CommonJS build for require(), its typings, and the marker that makes its .js files CommonJS.
+    expect(packedFiles).toEqual(
+      expect.arrayContaining(['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/sandbox/index.js', 'dist/cjs/package.json']),
+    );
     expect(packedFiles.filter((path) => !path.startsWith('dist/'))).toEqual(
       expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']),
     );
@@ -69,12 +73,15 @@ describe('a CommonJS consumer of the packed tarball', () => {
       encoding: 'utf8',
       env: { ...process.env, NODE_OPTIONS: '' },
     });
-    const { moduleSystem, result, spans } = JSON.parse(output.trim().split('\n').pop()!) as {
+    const { moduleSystem, library, result, spans } = JSON.parse(output.trim().split('\n').pop()!) as {
       moduleSystem: string;
+      library: string;
       result: string;
       spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string }>;
     };
     expect({ version, moduleSystem, result }).toEqual({ version, moduleSystem: 'commonjs', result: 'hello from CommonJS' });
+    // require() takes the CommonJS build, which Jest's CommonJS loader can also run.
+    expect(library).toMatch(/[/\\]nestjs-job-tracing[/\\]dist[/\\]cjs[/\\]index\.js$/);
     const request = spans.find((span) => span.name === 'request')!;
     const send = spans.find((span) => span.name.startsWith('send '))!;
     const task = spans.find((span) => span.name === 'task')!;

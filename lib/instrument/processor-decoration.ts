@@ -1,5 +1,6 @@
 import { ProcessorDecoratorService } from '@nestjs/bullmq';
 import type { Processor } from 'bullmq';
+import { processGlobal } from '../process-global.js';
 
 /** One application's handle on the processor seam of @nestjs/bullmq. */
 export interface ProcessorDecoration {
@@ -8,7 +9,8 @@ export interface ProcessorDecoration {
   decorate(processor: Processor): Processor;
 }
 
-const decorations = new Set<ProcessorDecoration>();
+// One registry for every copy of this package: whichever copy patches first dispatches to all.
+const decorations = processGlobal('processor-decorations', () => new Set<ProcessorDecoration>());
 const PATCHED = Symbol.for('nestjs-job-tracing.processor-decorator-patched');
 
 /**

@@ -1,4 +1,5 @@
 import { type Job, type Processor, Worker } from 'bullmq';
+import { processGlobal } from '../process-global.js';
 
 /** One application's handle on the workers that @nestjs/bullmq builds for `registerQueue({ processors })`. */
 export interface WorkerProcessTracing {
@@ -9,7 +10,8 @@ export interface WorkerProcessTracing {
   process(worker: Worker, job: Job, token?: string, signal?: AbortSignal): Promise<unknown> | undefined;
 }
 
-const tracings = new Set<WorkerProcessTracing>();
+// One registry for every copy of this package: whichever copy patches first dispatches to all.
+const tracings = processGlobal('worker-process-tracings', () => new Set<WorkerProcessTracing>());
 const PATCHED = Symbol.for('nestjs-job-tracing.worker-process-patched');
 
 /**

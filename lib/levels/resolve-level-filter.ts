@@ -1,8 +1,9 @@
 import { escapeLogText } from '../logging/log-text.js';
+import { processGlobal } from '../process-global.js';
 import { LevelFilter } from './level-filter.js';
 
 /** Values of the environment variable already reported in this process, so several apps warn once. */
-const reportedEnvValues = new Set<string>();
+const reportedEnvValues = processGlobal('reported-level-env-values', () => new Set<string>());
 
 /**
  * The filter the app runs with. The `level` option is code: an invalid

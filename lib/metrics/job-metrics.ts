@@ -5,6 +5,7 @@ import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
+import { processGlobal } from '../process-global.js';
 import {
   CONSUMED_MESSAGES,
   JOB_NAME_ATTRIBUTE,
@@ -26,9 +27,10 @@ interface QueueSeries {
   readonly wait: Attributes;
 }
 
-// Shared by every JobMetrics of the process, so two apps never report one series twice.
-const seriesByKey = new Map<string, QueueSeries>();
-const instruments = new MeterInstruments(createConsumerInstruments);
+// Shared by every JobMetrics of the process, also across copies of this package, so two apps
+// never report one series twice: the consumed-messages counter is observed from one map.
+const seriesByKey = processGlobal('consumer-series', () => new Map<string, QueueSeries>());
+const instruments = processGlobal('consumer-instruments', () => new MeterInstruments(createConsumerInstruments));
 
 /** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
 export class JobMetrics {

@@ -3,10 +3,10 @@
 // node_modules, so the library's own imports resolve to the low peers, then
 // type-checks and runs the suite in src/ against a real Redis.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installPackedLibrary } from '../support/packed-library.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -23,22 +23,7 @@ execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline', '--log
 });
 
 // The tarball, not the repo: files under lib/ would resolve @nestjs/* from the root's node_modules.
-const packDir = mkdtempSync(join(tmpdir(), 'low-peers-pack-'));
-try {
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], {
-      cwd: root,
-      encoding: 'utf8',
-      shell,
-    }),
-  );
-  const installed = join(here, 'node_modules', 'nestjs-job-tracing');
-  rmSync(installed, { recursive: true, force: true });
-  mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', join(packDir, filename), '-C', installed, '--strip-components=1']);
-} finally {
-  rmSync(packDir, { recursive: true, force: true });
-}
+installPackedLibrary(root, here);
 
 rmSync(join(here, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', here], { stdio: 'inherit' });

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     spanId: span.spanContext().spanId,
     parentSpanId: span.parentSpanContext?.spanId,
   }));
-  process.stdout.write(`${JSON.stringify({ moduleSystem: typeof require === 'function' ? 'commonjs' : 'esm', result, spans })}\n`);
+  process.stdout.write(`${JSON.stringify({ moduleSystem: typeof require === 'function' ? 'commonjs' : 'esm', library: require.resolve('nestjs-job-tracing'), result, spans })}\n`);
 }
 
 main().catch((error: unknown) => {
