@@ -22,6 +22,7 @@ import {
 } from './modes.js';
 import { pinning, type Pinning } from './pinning.js';
 import { producerLines, type ProducerResults } from './producer-report.js';
+import { removeKeys } from './redis-keys.js';
 import { type Interval, median } from './statistics.js';
 
 const { values } = parseArgs({
@@ -134,7 +135,7 @@ async function runMode(mode: Mode, jobCount: number, nodeArgs: string[] = [], ex
   const commands = (await totalCommands()) - before - 1; // less our own INFO
   const result = JSON.parse(stdout) as RoundResult;
   const stored = await storedBytesPerJob(prefix, Math.min(100, jobCount));
-  await removeKeys(prefix);
+  await removeKeys(redis, prefix);
   // Warm-up jobs go through Redis like the others; the process's own start-up is shared by all.
   return { ...result, redisCommandsPerJob: commands / (jobCount + warmup), ...stored };
 }
@@ -162,15 +163,6 @@ async function storedBytesPerJob(prefix: string, sample: number): Promise<{ byte
     memory += Number((await redis.memory('USAGE', key)) ?? 0);
   }
   return { bytesPerJob: bytes / sample, memoryPerJob: memory / sample };
-}
-
-async function removeKeys(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** Runs a measured Node process (pinned, when pinning) and returns what it printed. */

@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CountingExporter } from './counting-exporter.js';
 import { type AddedCpu, addedText, type ProducerCaseResult, producerLines, type ProducerRatio, type ProducerResults, type Workload } from './producer-report.js';
+import { removeKeys } from './redis-keys.js';
 import { bootstrapInterval, median } from './statistics.js';
 
 const { values } = parseArgs({
@@ -178,6 +179,12 @@ function flowCases(): ProducerCase[] {
       workload: 'flow',
       call: (n) => handWritten('handWrittenFlow', 'addFlow', (metadata) => hand.add(flowOf('handWrittenFlow', n, withMetadata(metadata)))),
     },
+    {
+      key: 'handWrittenActiveFlow',
+      label: `hand-written flow of ${1 + FLOW_CHILDREN}, added under the span (context.with)`,
+      workload: 'flow',
+      call: (n) => handWritten('handWrittenActiveFlow', 'addFlow', (metadata) => hand.add(flowOf('handWrittenActiveFlow', n, withMetadata(metadata))), true),
+    },
     { key: 'bullmqOtelFlow', label: `FlowProducer.add, ${1 + FLOW_CHILDREN} nodes, bullmq-otel`, workload: 'flow', call: (n) => otel.add(flowOf('bullmqOtelFlow', n)) },
   ];
 }
@@ -213,15 +220,6 @@ async function batchCpu(c: ProducerCase, round: number): Promise<number> {
   return (used.user + used.system) / (calls * perCall);
 }
 
-async function removeKeys(): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await admin.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 const samples = new Map<string, number[]>(selected.map(({ key }) => [key, []]));
 const warmupRounds = Number(values.warmup);
 for (let round = 0; round < warmupRounds + ROUNDS; round++) {
@@ -232,10 +230,10 @@ for (let round = 0; round < warmupRounds + ROUNDS; round++) {
     const micros = await batchCpu(c, round);
     if (round >= warmupRounds) samples.get(c.key)!.push(micros);
   }
-  await removeKeys();
+  await removeKeys(admin, prefix);
 }
 await provider.forceFlush();
-await removeKeys();
+await removeKeys(admin, prefix);
 await Promise.all([connection.quit(), admin.quit()]);
 
 function addedOver(key: string, base: string): AddedCpu {
@@ -295,7 +293,7 @@ function quantile(numbers: number[], q: number): number {
 const output: ProducerResults = { rounds: ROUNDS, batch: BATCH, concurrency: CONCURRENCY, spansExported: exporter.count, cases: results, ratios };
 if (values.table) {
   console.log(producerLines(output).join('\n'));
-  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAdd@before']]) {
+  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAdd@before'], ['tracedFlow', 'handWrittenActiveFlow'], ['handWrittenActiveFlow', 'handWrittenFlow']]) {
     if (samples.has(key) && samples.has(base)) console.log(`${key} over ${base}: ${addedText(addedOver(key, base))} us/job`);
   }
 } else {
