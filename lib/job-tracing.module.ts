@@ -28,6 +28,7 @@ import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.regist
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
 import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
+import { ExceptionEvents } from './tracing/exception-event.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
 /**
@@ -91,7 +92,12 @@ export class JobTracingModule extends ConfigurableModuleClass {
 }
 
 function producerOptions(options: JobTracingModuleOptions): TracedQueueOptions {
-  return { tracerName: options.tracerName, producerSpan: options.producerSpan, metrics: options.metrics };
+  return {
+    tracerName: options.tracerName,
+    producerSpan: options.producerSpan,
+    metrics: options.metrics,
+    createSpans: options.createSpans,
+  };
 }
 
 // Only the root module carries these, so forFeature adds no second explorer.
@@ -127,6 +133,8 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             },
             propagation: propagationDefaults(options.longDelayMs),
             metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
+            creationLink: options.creationLink,
+            exceptionEvents: options.exceptionEvents ? new ExceptionEvents(options.tracerName) : undefined,
           });
         },
       },

@@ -7,6 +7,7 @@ import { ContextualTaskSpan, type MakeSpan, type TaskSpan, TraceTask, TracingCon
 import { startApp } from './support/app.js';
 import { finished, queueOf, uniqueQueueName } from './support/queues.js';
 import { RecordingLogger } from './support/recording-logger.js';
+import { withStoredContextJobs } from './support/stored-context-app.js';
 import { setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -46,44 +47,16 @@ beforeAll(() => {
 });
 
 describe('malformed or hostile trace context on a job', () => {
-  let app: INestApplicationContext;
-  let logger: RecordingLogger;
-  let queueName: string;
-  const jobs = new Map<string, Job>();
-
-  beforeAll(async () => {
-    logger = new RecordingLogger();
-    queueName = uniqueQueueName('hostile');
-
-    @Processor(queueName)
-    @TraceTask(new ContextualTaskSpan())
-    class HostileInputProcessor extends WorkerHost {
-      async process(job: Job) {
-        return `ran ${job.name}`;
-      }
-    }
-
-    app = await startApp({
-      logger,
-      imports: [BullModule.registerQueue({ name: queueName })],
-      providers: [HostileInputProcessor],
-    });
-    const queue = queueOf(app, queueName);
-    for (const [name, metadata] of [...MALFORMED, ['valid', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` })]]) {
-      const opts = metadata === undefined ? {} : { telemetry: { metadata: metadata as string } };
-      jobs.set(name as string, await queue.add(name as string, {}, opts));
-    }
-    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === jobs.size);
-  });
-
-  afterAll(async () => {
-    await app.close();
+  const run = withStoredContextJobs(() => exporter, {
+    queue: 'hostile',
+    strategy: new ContextualTaskSpan(),
+    contexts: [...MALFORMED, ['valid', carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` })]],
   });
 
   it.each(MALFORMED)('runs a job whose context is %s under a new root', async (name) => {
-    const job = jobs.get(name)!;
+    const job = run.jobs.get(name)!;
     expect(await finished(job)).toBe(`ran ${name}`);
-    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', run.queueName).find(
       (candidate) => candidate.attributes.task_id === job.id,
     );
     expect(span).toBeDefined();
@@ -94,25 +67,27 @@ describe('malformed or hostile trace context on a job', () => {
 
   // Rate-limited per queue (one in full, then a summary per minute): the first bad job is named in full.
   it('warns once in full for the queue, and notes a job with no context at debug level only', async () => {
-    const onQueue = logger.warnings.filter((warning) => warning.includes(`of queue "${queueName}"`));
-    expect(onQueue).toEqual([expect.stringContaining(`Job ${jobs.get('empty')!.id} of queue "${queueName}" runs under a new root trace`)]);
+    const onQueue = run.logger.warnings.filter((warning) => warning.includes(`of queue "${run.queueName}"`));
+    expect(onQueue).toEqual([
+      expect.stringContaining(`Job ${run.jobs.get('empty')!.id} of queue "${run.queueName}" runs under a new root trace`),
+    ]);
     // The warning explains, but never echoes the job's (possibly huge) metadata.
     expect(onQueue[0].length).toBeLessThan(300);
-    const missing = jobs.get('missing')!;
-    expect(logger.debugs).toContainEqual(
-      `Job ${missing.id} of queue "${queueName}" runs under a new root trace: no trace context is stored on the job`,
+    const missing = run.jobs.get('missing')!;
+    expect(run.logger.debugs).toContainEqual(
+      `Job ${missing.id} of queue "${run.queueName}" runs under a new root trace: no trace context is stored on the job`,
     );
   });
 
   it('continues a valid context on the same queue, without a warning', async () => {
-    const job = jobs.get('valid')!;
-    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+    const job = run.jobs.get('valid')!;
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', run.queueName).find(
       (candidate) => candidate.attributes.task_id === job.id,
     );
     expect(span!.spanContext().traceId).toBe(TRACE_ID);
     expect(span!.parentSpanContext?.spanId).toBe(SPAN_ID);
-    expect(logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toHaveLength(0);
-    expect(logger.errors).toEqual([]);
+    expect(run.logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toHaveLength(0);
+    expect(run.logger.errors).toEqual([]);
   });
 });
 
@@ -171,54 +146,33 @@ const MALFORMED_STYLES: Array<[string, unknown]> = [
 ];
 
 describe('malformed propagation style on a job', () => {
-  let app: INestApplicationContext;
-  let logger: RecordingLogger;
-  let queueName: string;
-  const jobs = new Map<string, Job>();
-
-  beforeAll(async () => {
-    logger = new RecordingLogger();
-    queueName = uniqueQueueName('hostile-style');
-
+  const run = withStoredContextJobs(() => exporter, {
+    queue: 'hostile-style',
     // The processor's style is link, so falling back to it shows in the span.
-    @Processor(queueName)
-    @TraceTask(new ContextualTaskSpan({ propagation: 'link' }))
-    class LinkingProcessor extends WorkerHost {
-      async process(job: Job) {
-        return `ran ${job.name}`;
-      }
-    }
-
-    app = await startApp({ logger, imports: [BullModule.registerQueue({ name: queueName })], providers: [LinkingProcessor] });
-    const queue = queueOf(app, queueName);
-    for (const [name, style] of MALFORMED_STYLES) {
-      const metadata = carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, 'nestjs-job-tracing-propagation': style });
-      jobs.set(name, await queue.add(name, {}, { telemetry: { metadata } }));
-    }
-    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === jobs.size);
-  });
-
-  afterAll(async () => {
-    await app.close();
+    strategy: new ContextualTaskSpan({ propagation: 'link' }),
+    contexts: MALFORMED_STYLES.map(([name, style]) => [
+      name,
+      carrier({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, 'nestjs-job-tracing-propagation': style }),
+    ]),
   });
 
   it.each(MALFORMED_STYLES)("runs a job whose style is %s in its processor's style (link)", async (name) => {
-    const job = jobs.get(name)!;
+    const job = run.jobs.get(name)!;
     expect(await finished(job)).toBe(`ran ${name}`);
-    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find(
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', run.queueName).find(
       (candidate) => candidate.attributes.task_id === job.id,
     )!;
     expect(span.parentSpanContext).toBeUndefined();
     expect(span.links.map((link) => [link.context.traceId, link.context.spanId])).toEqual([[TRACE_ID, SPAN_ID]]);
     expect(span.attributes).toMatchObject({ trace_id: TRACE_ID, span_id: SPAN_ID });
-    expect(logger.errors).toEqual([]);
+    expect(run.logger.errors).toEqual([]);
   });
 
   it('warns once in full for the queue; the other bad styles wait for the summary', () => {
-    const warnings = logger.warnings.filter((warning) => warning.includes(`of queue "${queueName}"`));
+    const warnings = run.logger.warnings.filter((warning) => warning.includes(`of queue "${run.queueName}"`));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("uses its processor's propagation style");
-    expect(warnings[0]).toContain(`Job ${jobs.get(MALFORMED_STYLES[0][0])!.id} `);
+    expect(warnings[0]).toContain(`Job ${run.jobs.get(MALFORMED_STYLES[0][0])!.id} `);
     expect(warnings[0].length).toBeLessThan(300);
   });
 });

@@ -66,6 +66,9 @@ describe('on a 3-master Redis Cluster, with a hash-tagged prefix', () => {
       expect((await queue.getJob(bad.id))!.returnvalue).toBe(`ran in ${report.pid}`);
       expect(report.started).toBe(report.ended);
       expect(report.unhandled).toEqual([]);
+      // A cluster is several hosts, and which one served a command is not known: no server.address, on spans or metrics.
+      expect(report.tasks.map((task) => task.serverAddress)).toEqual(report.tasks.map(() => undefined));
+      expect(report.metricServerAddresses).toEqual([null]);
     } finally {
       await queue.close();
       (queue.opts.connection as Cluster).disconnect();

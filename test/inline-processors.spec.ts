@@ -42,7 +42,8 @@ describe('processors given to BullModule.registerQueue', () => {
       .filter((span) => span.attributes.task_id === flaky.id)
       .sort((a, b) => Number(a.attributes.attempt) - Number(b.attributes.attempt));
     expect(first.status.code).toBe(SpanStatusCode.ERROR);
-    expect(second.links.map((link) => link.context.spanId)).toEqual([first.spanContext().spanId]);
+    // Its creation context (the send span, its parent) first, then the previous attempt.
+    expect(second.links.map((link) => link.context.spanId)).toEqual([parentSpanId(second), first.spanContext().spanId]);
   });
 
   it('takes a strategy per queue, or none, from the processors option, and traces { callback } processors', async () => {

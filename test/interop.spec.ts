@@ -73,6 +73,24 @@ describe('interop with BullMQ telemetry (bullmq-otel)', () => {
     expect(parentSpanId(bullmqProcess)).toBe(send.spanContext().spanId);
   });
 
+  it('lets a plain Worker with bullmq-otel continue each job of a TracedQueue addBulk under that job’s create span', async () => {
+    const queueName = uniqueQueueName('bulk-to-bullmq');
+    const queue = new Queue(queueName, { connection: redisConnection() });
+    const worker = new Worker(queueName, async () => 'plain', { connection: redisConnection(), telemetry: bullmqTelemetry() });
+    closeAfterTest.push(worker, queue);
+    const jobs = await inRequest(() => new TracedQueue(queue).addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }]));
+    await Promise.all(jobs.map((job) => finished(job)));
+
+    const consumers = (all: ReadableSpan[]) => all.filter((span) => fromBullmq(span) && span.kind === SpanKind.CONSUMER);
+    const spans = await waitForSpans(state.exporter, (all) => consumers(all).length === 2 && spansNamed(all, `send ${queueName}`).length === 1);
+    for (const job of jobs) {
+      const create = spansNamed(spans, `create ${queueName}`).find((span) => span.attributes['messaging.message.id'] === job.id)!;
+      const bullmqProcess = consumers(spans).find((span) => span.attributes['bullmq.job.id'] === job.id)!;
+      expect(bullmqProcess.spanContext().traceId).toBe(create.spanContext().traceId);
+      expect(parentSpanId(bullmqProcess)).toBe(create.spanContext().spanId);
+    }
+  });
+
   it('nests a DefaultTaskSpan under BullMQ’s own consumer span when the worker has telemetry', async () => {
     const queueName = uniqueQueueName('both');
 

@@ -19,6 +19,7 @@ interface ExportedSpan {
   spanId: string;
   parentSpanId?: string;
   attributes: Record<string, unknown>;
+  links: Array<{ spanId: string; messageId?: string }>;
 }
 
 interface ProducerOutput {
@@ -108,22 +109,31 @@ describe('job lifecycle across processes: producer in one OS process, worker in 
     }
   });
 
-  it("a flow: every node's task, grandchild and node without opts included, is a child of the one producer span", async () => {
+  it("a flow: a create span per node, grandchild and node without opts included; every node's task is a child of its own create span", async () => {
     const producer = await produceInAnotherProcess('flow', { QUEUE_NAME: queueName });
     const request = producer.spans.find((span) => span.name === 'POST /work')!;
-    const sends = producer.spans.filter((span) => span.kind === SpanKind.PRODUCER);
+    const sends = producer.spans.filter((span) => span.name.startsWith('send'));
     expect(sends).toHaveLength(1);
     const [send] = sends;
     expect(send.name).toBe(`send ${queueName}`);
+    expect(send.kind).toBe(SpanKind.CLIENT);
     expect(send.parentSpanId).toBe(request.spanId);
     expect(send.attributes).toMatchObject({ 'messaging.operation.name': 'addFlow', 'messaging.batch.message_count': 4 });
     expect(producer.jobIds).toHaveLength(4);
+    const creates = producer.spans.filter((span) => span.name === `create ${queueName}`);
+    expect(creates).toHaveLength(4);
+    const createOf = new Map(creates.map((create) => [create.attributes['messaging.message.id'], create]));
+    expect(send.links).toEqual(producer.jobIds.map((id) => ({ spanId: createOf.get(id)!.spanId, messageId: id })));
 
     const spans = await waitForSpans(exporter, (all) => producer.jobIds.every((id) => taskOf(all, id) !== undefined), 20_000);
     for (const jobId of producer.jobIds) {
+      const create = createOf.get(jobId)!;
+      expect(create.kind).toBe(SpanKind.PRODUCER);
+      expect(create.parentSpanId).toBe(request.spanId);
       const task = taskOf(spans, jobId)!;
       expect(task.spanContext().traceId).toBe(request.traceId);
-      expect(task.parentSpanContext?.spanId).toBe(send.spanId);
+      expect(task.parentSpanContext?.spanId).toBe(create.spanId);
+      expect(linkedSpanIds(task)).toEqual([`${create.traceId}/${create.spanId}`]);
     }
   });
 });

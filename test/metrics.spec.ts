@@ -6,7 +6,7 @@ import { getTracedQueueToken, JobTracingModule, type JobTracingModuleOptions, Tr
 import { startApp } from './support/app.js';
 import { useTracingPerTest } from './support/lifecycle.js';
 import { type MetricsHarness, metricNamed, pointsFor, setupMetrics } from './support/metrics.js';
-import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
+import { finished, queueOf, redisConnection, serverAttributes, uniqueQueueName } from './support/queues.js';
 import { spansNamed, waitForSpans } from './support/tracing.js';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -38,10 +38,14 @@ async function startQueueApp(queueName: string, tracing: JobTracingModuleOptions
   return state.app.get<TracedQueue>(getTracedQueueToken(queueName));
 }
 
+// The test Redis is a single host: `server.address` (conditionally required on the messaging metrics) and `server.port`.
+const SERVER = serverAttributes;
+
 const SUCCEEDED = (queueName: string) => ({
   'messaging.system': 'bullmq',
   'messaging.operation.name': 'process',
   'messaging.destination.name': queueName,
+  ...SERVER(),
 });
 
 describe('consumer metrics', () => {
@@ -80,7 +84,7 @@ describe('consumer metrics', () => {
     const wait = metricNamed(collected, 'messaging.bullmq.job.wait.duration')!;
     expect(wait.descriptor.unit).toBe('s');
     const [waitPoint] = pointsFor<Histogram>(collected, 'messaging.bullmq.job.wait.duration', queueName);
-    expect(waitPoint.attributes).toEqual({ 'messaging.system': 'bullmq', 'messaging.destination.name': queueName });
+    expect(waitPoint.attributes).toEqual({ 'messaging.system': 'bullmq', 'messaging.destination.name': queueName, ...SERVER() });
     expect(waitPoint.value.count).toBe(2); // one per job: a retry's wait is its planned backoff, not backlog
 
     // Nothing unbounded: no job id, job name or payload in any attribute set.
@@ -124,6 +128,7 @@ describe('consumer metrics', () => {
       'messaging.system': 'bullmq',
       'messaging.destination.name': queueName,
       'messaging.bullmq.job.name': 'steady',
+      ...SERVER(),
     });
   });
 });
@@ -146,6 +151,7 @@ describe('producer metrics', () => {
         'messaging.operation.name': operationName,
         'messaging.operation.type': 'send',
         'messaging.destination.name': queue.name,
+        ...SERVER(),
       });
       expect(metricNamed(collected, 'messaging.client.sent.messages')!.descriptor.unit).toBe('{message}');
       expect(pointsFor(collected, 'messaging.client.sent.messages', queue.name).map((p) => [p.attributes, p.value])).toEqual(
@@ -206,6 +212,7 @@ describe('queue state gauges', () => {
     const gauge = metricNamed(collected, 'messaging.bullmq.queue.jobs')!;
     expect(gauge.descriptor.unit).toBe('{job}');
     expect(gauge.dataPointType).toBe(DataPointType.GAUGE);
+    for (const point of pointsFor(collected, 'messaging.bullmq.queue.jobs', queueName)) expect(point.attributes).toMatchObject(SERVER());
     const byState = Object.fromEntries(
       pointsFor(collected, 'messaging.bullmq.queue.jobs', queueName).map((p) => [p.attributes['messaging.bullmq.job.state'], p.value]),
     );

@@ -39,6 +39,11 @@ describe('the packed tarball', () => {
     expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
   });
 
+  // The dashboard matches the metric names of the version installed beside it; the docs pages stay in the repository.
+  it('ships the Grafana dashboard and no other docs file', () => {
+    expect(packedFiles.filter((path) => path.startsWith('docs/'))).toEqual(['docs/dashboards/bullmq-jobs.json']);
+  });
+
   it('builds before packing and starts the build from an empty dist/', () => {
     const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(scripts.prepack).toBe('npm run build');

@@ -81,13 +81,16 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
     );
   });
 
-  it("puts every task of the order's flow, grandchild included, under the request's one producer span", () => {
+  it("puts every task of the order's flow, grandchild included, under its own create span in the request, all linked from one send", () => {
     const orderTasks = tasksOf(run.spans, 'orders');
     expect(orderTasks).toHaveLength(4);
     const server = run.spans.find((span) => span.kind === 'SERVER' && span.traceId === orderTasks[0].traceId)!;
     const [send] = child(run.spans, server, 'send orders');
-    expect(send.kind).toBe('PRODUCER');
-    for (const task of orderTasks) expect(task.parentSpanId).toBe(send.spanId);
+    expect(send.kind).toBe('CLIENT');
+    const creates = child(run.spans, server, 'create orders');
+    expect(creates.map((create) => create.kind)).toEqual(['PRODUCER', 'PRODUCER', 'PRODUCER', 'PRODUCER']);
+    expect(send.links.map((link) => link.spanId).sort()).toEqual(creates.map((create) => create.spanId).sort());
+    expect(orderTasks.map((task) => task.parentSpanId).sort()).toEqual(creates.map((create) => create.spanId).sort());
   });
 
   it('runs the periodic digest as one trace per run, each linked to the span that created its scheduler', () => {
@@ -107,14 +110,17 @@ describe('the sample app, end to end over HTTP and OTLP', () => {
   it('serves the job metrics on /metrics through the Prometheus exporter, with no metrics code in the app', () => {
     // nestjs-otel's host metrics on the same endpoint: one MeterProvider serves both.
     expect(run.metrics).toContain('# TYPE process_memory_usage gauge');
+    // The sample's Redis is a single host: server.address and server.port come last.
+    const redis = new URL(process.env.REDIS_URL!);
+    const server = `server_address="${redis.hostname}",server_port="${redis.port || 6379}"`;
     for (const queue of ['email', 'receipts']) {
-      const labels = `messaging_system="bullmq",messaging_destination_name="${queue}",messaging_operation_name="process"`;
+      const labels = `messaging_system="bullmq",messaging_destination_name="${queue}",messaging_operation_name="process",${server}`;
       expect(run.metrics).toContain(`messaging_process_duration_bucket{${labels},otel_scope_name="nestjs-job-tracing",le="0.005"}`);
       expect(run.metrics).toContain(`messaging_client_consumed_messages_total{${labels},otel_scope_name="nestjs-job-tracing"}`);
     }
     expect(run.metrics).toContain(
       'messaging_client_consumed_messages_total{messaging_system="bullmq",messaging_destination_name="email",' +
-        'messaging_operation_name="process",error_type="Error",otel_scope_name="nestjs-job-tracing"} 1',
+        `messaging_operation_name="process",${server},error_type="Error",otel_scope_name="nestjs-job-tracing"} 1`,
     );
     expect(run.metrics).toMatch(/^messaging_client_sent_messages_total\{[^}]*messaging_destination_name="receipts"[^}]*\} 2$/m);
     expect(run.metrics).toMatch(

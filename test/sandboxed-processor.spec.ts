@@ -116,10 +116,12 @@ describe('a sandboxed processor wrapped with traceSandboxedProcessor', () => {
       expect(failed.events.map((event) => event.name)).toEqual(['exception', 'task.failed']);
       expect(succeeded.attributes).toMatchObject({ attempt: 2, 'messaging.bullmq.job.attempts_made': 1 });
       // Linked through the Redis client the processor file gave the wrapper.
+      // Each attempt also links to its creation context, its parent (messaging conventions v1.44).
       expect(succeeded.links).toEqual([
+        { traceId: failed.traceId, spanId: failed.parentSpanId, attributes: {} },
         { traceId: failed.traceId, spanId: failed.spanId, attributes: { 'messaging.bullmq.job.attempt': 1 } },
       ]);
-      expect(task.links).toEqual([]);
+      expect(task.links).toEqual([{ traceId: send.spanContext().traceId, spanId: send.spanContext().spanId, attributes: {} }]);
       expect(succeeded.status.code).toBe('UNSET');
       // The failed attempt's line reached the job's log through BullMQ's IPC.
       const { logs } = await queue.getJobLogs(retried.id!);

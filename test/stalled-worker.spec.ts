@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Queue } from 'bullmq';
 import { produce, startWorker, type WorkerProcess } from './support/processes.js';
-import { redisConnection, uniqueQueueName } from './support/queues.js';
+import { redisConnection, serverAttributes, uniqueQueueName } from './support/queues.js';
 
 describe('a worker process killed mid-job', () => {
   const workers: WorkerProcess[] = [];
@@ -51,6 +51,9 @@ describe('a worker process killed mid-job', () => {
       expect.objectContaining({ jobId: job.id, attempt: outcome.attemptsMade, traceId: job.traceId, parentSpanId: job.sendSpanId, status: SpanStatusCode.UNSET }),
     ]);
     expect(report.tasks[0].errorType).toBeUndefined();
+    // A single Redis host: server.address on the task span and on every metric point.
+    expect(report.tasks[0].serverAddress).toBe(serverAttributes()['server.address']);
+    expect(report.metricServerAddresses).toEqual([serverAttributes()['server.address']]);
     expect(report.started).toBe(report.ended);
     expect(report.unhandled).toEqual([]);
     expect(untraced.report.tasks).toEqual([]);

@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
-import type { INestApplicationContext } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
 import { type Job, Queue } from 'bullmq';
-import { ContextualTaskSpan, TraceTask, TracedQueue, TracingContext } from '../lib/index.js';
-import { startApp } from './support/app.js';
-import { finished, queueOf, redisConnection, uniqueQueueName } from './support/queues.js';
-import { RecordingLogger } from './support/recording-logger.js';
-import { setupTracing, spansNamed, waitForSpans } from './support/tracing.js';
+import { ContextualTaskSpan, TracedQueue, TracingContext } from '../lib/index.js';
+import { finished, redisConnection, uniqueQueueName } from './support/queues.js';
+import { withStoredContextJobs } from './support/stored-context-app.js';
+import { setupTracing, spansNamed } from './support/tracing.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -54,47 +51,29 @@ beforeAll(() => {
 });
 
 describe('stored trace context, in every shape that continues the trace', () => {
-  let app: INestApplicationContext;
-  let logger: RecordingLogger;
-  let queueName: string;
-  const jobs = new Map<string, Job>();
-
-  beforeAll(async () => {
-    logger = new RecordingLogger();
-    queueName = uniqueQueueName('shapes');
-
-    @Processor(queueName)
-    @TraceTask(new ContextualTaskSpan())
-    class ShapesProcessor extends WorkerHost {
-      async process(): Promise<Seen> {
-        const carrier: Record<string, string> = {};
-        propagation.inject(context.active(), carrier);
-        return {
-          ...carrier,
-          rojo: trace.getActiveSpan()?.spanContext().traceState?.get('rojo'),
-          tenant: propagation.getActiveBaggage()?.getEntry('tenant')?.value,
-        };
-      }
-    }
-
-    app = await startApp({ logger, imports: [BullModule.registerQueue({ name: queueName })], providers: [ShapesProcessor] });
-    const queue = queueOf(app, queueName);
-    for (const [name, metadata] of CONTINUED) jobs.set(name, await queue.add(name, {}, { telemetry: { metadata } }));
-    await waitForSpans(exporter, (spans) => spansNamed(spans, 'task', queueName).length === jobs.size);
-  });
-
-  afterAll(async () => {
-    await app.close();
+  const run = withStoredContextJobs(() => exporter, {
+    queue: 'shapes',
+    strategy: new ContextualTaskSpan(),
+    contexts: CONTINUED.map(([name, metadata]) => [name, metadata]),
+    async handle(): Promise<Seen> {
+      const carrier: Record<string, string> = {};
+      propagation.inject(context.active(), carrier);
+      return {
+        ...carrier,
+        rojo: trace.getActiveSpan()?.spanContext().traceState?.get('rojo'),
+        tenant: propagation.getActiveBaggage()?.getEntry('tenant')?.value,
+      };
+    },
   });
 
   function taskSpanOf(job: Job): ReadableSpan {
-    const span = spansNamed(exporter.getFinishedSpans(), 'task', queueName).find((candidate) => candidate.attributes.task_id === job.id);
+    const span = spansNamed(exporter.getFinishedSpans(), 'task', run.queueName).find((candidate) => candidate.attributes.task_id === job.id);
     expect(span).toBeDefined();
     return span!;
   }
 
   it.each(CONTINUED)('continues a context stored with %s, without a warning', async (name, _metadata, expected) => {
-    const job = jobs.get(name)!;
+    const job = run.jobs.get(name)!;
     const seen = (await finished(job)) as Seen;
     const span = taskSpanOf(job);
     expect(span.spanContext().traceId).toBe(TRACE_ID);
@@ -106,11 +85,11 @@ describe('stored trace context, in every shape that continues the trace', () => 
     expect(span.attributes.trace_state).toBe(expected.traceState);
     // Work inside the job propagates the same trace, from the task span.
     expect(seen.traceparent).toBe(`00-${TRACE_ID}-${span.spanContext().spanId}-01`);
-    expect(logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toEqual([]);
+    expect(run.logger.warnings.filter((warning) => warning.includes(`Job ${job.id} `))).toEqual([]);
   });
 
   it('carries the stored trace state on, in its W3C form, and can read it', async () => {
-    const job = jobs.get('a tracestate with blank members and spaces')!;
+    const job = run.jobs.get('a tracestate with blank members and spaces')!;
     const seen = (await finished(job)) as Seen;
     expect(seen.tracestate).toBe('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
     expect(seen.rojo).toBe('00f067aa0ba902b7');
@@ -118,7 +97,7 @@ describe('stored trace context, in every shape that continues the trace', () => 
   });
 
   it('restores the stored baggage for the job, through the application’s propagator', async () => {
-    const seen = (await finished(jobs.get('baggage beside the W3C headers')!)) as Seen;
+    const seen = (await finished(run.jobs.get('baggage beside the W3C headers')!)) as Seen;
     expect(seen.tenant).toBe('acme');
     expect(seen.baggage).toBe('tenant=acme');
     expect(seen.tracestate).toBeUndefined();

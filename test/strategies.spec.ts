@@ -16,7 +16,7 @@ import {
 } from '../lib/index.js';
 import { startApp } from './support/app.js';
 import { useTracingPerTest } from './support/lifecycle.js';
-import { finished, queueOf, uniqueQueueName } from './support/queues.js';
+import { finished, queueOf, serverAttributes, uniqueQueueName } from './support/queues.js';
 import { inRequest, parentSpanId, spansNamed, waitForSpans } from './support/tracing.js';
 
 const state = useTracingPerTest();
@@ -59,6 +59,7 @@ describe('DefaultTaskSpan', () => {
       'messaging.operation.name': 'process',
       'messaging.destination.name': queueName,
       'messaging.message.id': job.id,
+      ...serverAttributes(),
       'messaging.bullmq.job.wait_ms': expect.any(Number),
     });
     expect(task.status.code).toBe(SpanStatusCode.UNSET);

@@ -9,6 +9,7 @@ import {
   InjectTracedFlowProducer,
   InjectTracedQueue,
   JobTracingModule,
+  type JobTracingModuleOptions,
   TraceTask,
   TracedFlowProducer,
   TracedQueue,
@@ -26,7 +27,7 @@ const EXPLICIT = new TracingContext().withTraceId('4bf92f3577b34da6a3ce929d0e0e4
 const jobIdsOf = (node: JobNode): string[] => [node.job.id!, ...(node.children ?? []).flatMap(jobIdsOf)];
 
 /** A Nest app with one queue, one flow producer, both traced through forFeature({ queues, flowProducers }). */
-async function flowApp() {
+async function flowApp(tracing?: JobTracingModuleOptions) {
   const queueName = uniqueQueueName('flow');
   const flowProducerName = uniqueQueueName('flows');
 
@@ -47,6 +48,7 @@ async function flowApp() {
   }
 
   state.app = await startApp({
+    tracing,
     imports: [
       BullModule.registerQueue({ name: queueName }),
       BullModule.registerFlowProducer({ name: flowProducerName }),
@@ -86,23 +88,51 @@ describe('TracedFlowProducer', () => {
     const ids = jobIdsOf(node);
     const { spans, byJobId } = await tasksOf(ids);
     const [request] = spansNamed(spans, 'request');
-    const sends = spans.filter((span) => span.kind === SpanKind.PRODUCER);
-    expect(sends).toHaveLength(1);
-    const send = sends[0].spanContext();
-    expect(sends[0].parentSpanContext?.spanId).toBe(request.spanContext().spanId);
-    expect(sends[0].attributes).toMatchObject({
+    const [send] = spansNamed(spans, `send ${queueName}`);
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(send.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(send.attributes).toMatchObject({
       'messaging.operation.name': 'addFlow',
       'messaging.destination.name': queueName,
       'messaging.batch.message_count': 5,
-      'messaging.message.id': node.job.id,
     });
+    expect(send.attributes).not.toHaveProperty('messaging.message.id');
+
+    // One create span per node, all siblings under the request; `audit` keeps its own context, linked from the send.
+    const createOf = new Map(spansNamed(spans, `create ${queueName}`).map((span) => [span.attributes['messaging.message.id'], span]));
+    expect([...createOf.keys()].sort()).toEqual(['order', 'invoice', 'pdf', 'report'].map((name) => idOfNamed(node, name)).sort());
+    for (const create of createOf.values()) {
+      expect(create.kind).toBe(SpanKind.PRODUCER);
+      expect(create.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    }
+    expect(send.links.map((link) => [link.attributes?.['messaging.message.id'], link.context.spanId])).toEqual(
+      ['order', 'invoice', 'pdf', 'audit', 'report'].map((name) => {
+        const id = idOfNamed(node, name);
+        return [id, name === 'audit' ? EXPLICIT.spanId : createOf.get(id)!.spanContext().spanId];
+      }),
+    );
 
     const taskNamed = (name: string) => byJobId.get(idOfNamed(node, name)!);
-    for (const name of ['order', 'invoice', 'pdf']) expectChildOf(taskNamed(name), send);
+    for (const name of ['order', 'invoice', 'pdf']) expectChildOf(taskNamed(name), createOf.get(idOfNamed(node, name))!.spanContext());
     expectChildOf(taskNamed('audit'), { traceId: EXPLICIT.traceId!, spanId: EXPLICIT.spanId! });
     const report = taskNamed('report')!;
     expect(report.parentSpanContext).toBeUndefined();
-    expect(report.links.map((link) => link.context.spanId)).toEqual([send.spanId]);
+    expect(report.links.map((link) => link.context.spanId)).toEqual([createOf.get(idOfNamed(node, 'report'))!.spanContext().spanId]);
+  });
+
+  it('with createSpans: false, one PRODUCER send whose context every node stores', async () => {
+    const { queueName, service, tasksOf } = await flowApp({ createSpans: false });
+    const node = await inRequest(() =>
+      service.flows.add({ name: 'order', queueName, children: [{ name: 'invoice', queueName, children: [{ name: 'pdf', queueName }] }] }),
+    );
+    const ids = jobIdsOf(node);
+    const { spans, byJobId } = await tasksOf(ids);
+    const sends = spans.filter((span) => span.kind === SpanKind.PRODUCER);
+    expect(sends).toHaveLength(1);
+    expect(sends[0].name).toBe(`send ${queueName}`);
+    expect(sends[0].links).toEqual([]);
+    expect(sends[0].attributes).toMatchObject({ 'messaging.operation.name': 'addFlow', 'messaging.batch.message_count': 3 });
+    for (const id of ids) expectChildOf(byJobId.get(id), sends[0].spanContext());
   });
 
   it('addBulk: one producer span for all the flows', async () => {
@@ -115,10 +145,28 @@ describe('TracedFlowProducer', () => {
     );
     const ids = nodes.flatMap(jobIdsOf);
     const { spans, byJobId } = await tasksOf(ids);
-    const sends = spans.filter((span) => span.kind === SpanKind.PRODUCER);
-    expect(sends).toHaveLength(1);
-    expect(sends[0].attributes).toMatchObject({ 'messaging.operation.name': 'addBulkFlows', 'messaging.batch.message_count': 3 });
-    for (const id of ids) expectChildOf(byJobId.get(id), sends[0].spanContext());
+    const [send] = spansNamed(spans, `send ${queueName}`);
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(send.attributes).toMatchObject({ 'messaging.operation.name': 'addBulkFlows', 'messaging.batch.message_count': 3 });
+    const creates = spansNamed(spans, `create ${queueName}`);
+    expect(creates).toHaveLength(3);
+    expect(send.links.map((link) => link.attributes?.['messaging.message.id'])).toEqual(ids);
+    for (const id of ids) {
+      const create = creates.find((span) => span.attributes['messaging.message.id'] === id)!;
+      expect(send.links.find((link) => link.attributes?.['messaging.message.id'] === id)!.context.spanId).toBe(create.spanContext().spanId);
+      expectChildOf(byJobId.get(id), create.spanContext());
+    }
+  });
+
+  it('a flow over several queues: the send span names no destination; each create span names its node’s', async () => {
+    const { queueName, service } = await flowApp();
+    const other = uniqueQueueName('flow-other');
+    await inRequest(() => service.flows.add({ name: 'order', queueName, children: [{ name: 'invoice', queueName: other }] }));
+    const spans = state.exporter.getFinishedSpans();
+    const [send] = spansNamed(spans, 'send');
+    expect(send.attributes).not.toHaveProperty('messaging.destination.name');
+    expect(spansNamed(spans, `create ${queueName}`)).toHaveLength(1);
+    expect(spansNamed(spans, `create ${other}`)).toHaveLength(1);
   });
 });
 

@@ -75,12 +75,46 @@ describe('TracedQueue', () => {
     expect((await queue.getJob(job.id!))!.opts.telemetry).toBeUndefined();
   });
 
-  it('wraps addBulk in one producer span, with per-job explicit contexts winning', async () => {
-    const jobs = await new TracedQueue(queue).addBulk([
+  it('addBulk: a create span per job, a CLIENT send linking each with its message id; a job’s explicit context is linked, not wrapped', async () => {
+    const jobs = await trace.getTracer('test').startActiveSpan('request', async (span) => {
+      const added = await new TracedQueue(queue).addBulk([
+        { name: 'a', data: { n: 1 } },
+        { name: 'b', data: { n: 2 }, opts: { tracingContext: EXPLICIT, delay: 10 } },
+      ]);
+      span.end();
+      return added;
+    });
+    const spans = exporter.getFinishedSpans();
+    const [request] = spansNamed(spans, 'request');
+    const [send] = spansNamed(spans, `send ${queue.name}`);
+    const creates = spansNamed(spans, `create ${queue.name}`);
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(send.attributes).toMatchObject({ 'messaging.operation.name': 'addBulk', 'messaging.batch.message_count': 2 });
+    expect(parentSpanId(send)).toBe(request.spanContext().spanId);
+    expect(creates).toHaveLength(1);
+    const [create] = creates;
+    expect(create.kind).toBe(SpanKind.PRODUCER);
+    expect(parentSpanId(create)).toBe(request.spanContext().spanId);
+    expect(create.attributes).toMatchObject({ 'messaging.operation.type': 'create', 'messaging.message.id': jobs[0].id });
+    expect(send.links.map((link) => [link.context.spanId, link.attributes])).toEqual([
+      [create.spanContext().spanId, { 'messaging.message.id': jobs[0].id }],
+      [EXPLICIT.spanId, { 'messaging.message.id': jobs[1].id }],
+    ]);
+    expect((await storedCarrier(jobs[0].id)).traceparent).toBe(`00-${create.spanContext().traceId}-${create.spanContext().spanId}-01`);
+    expect((await storedCarrier(jobs[1].id)).traceparent).toBe(EXPLICIT.toCarrier().traceparent);
+    expect((await queue.getJob(jobs[1].id!))!.opts.delay).toBe(10);
+  });
+
+  it('addBulk with createSpans: false: one PRODUCER send whose context every job stores, per-job explicit contexts winning', async () => {
+    const jobs = await new TracedQueue(queue, { createSpans: false }).addBulk([
       { name: 'a', data: { n: 1 } },
       { name: 'b', data: { n: 2 }, opts: { tracingContext: EXPLICIT, delay: 10 } },
     ]);
-    const [send] = spansNamed(exporter.getFinishedSpans(), `send ${queue.name}`);
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(1);
+    const [send] = spansNamed(spans, `send ${queue.name}`);
+    expect(send.kind).toBe(SpanKind.PRODUCER);
+    expect(send.links).toEqual([]);
     expect(send.attributes).toMatchObject({
       'messaging.operation.name': 'addBulk',
       'messaging.batch.message_count': 2,

@@ -17,6 +17,7 @@ import { BatchSpanProcessor, InMemorySpanExporter, type ReadableSpan, SimpleSpan
 import type { Job, Queue } from 'bullmq';
 import type { MakeSpan } from 'nestjs-job-tracing';
 import * as currentIndex from 'nestjs-job-tracing';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -120,8 +121,8 @@ function floorWithAttributes(spanTracer = tracer) {
 
 /**
  * What ContextualTaskSpan does, by hand: the stored context extracted with the global propagator,
- * a span under it with the task's attributes and the stored W3C fields (and no links: a first
- * attempt continued as a child has none), made active for the handler.
+ * a span under it with the task's attributes and the stored W3C fields, linked to that same creation
+ * context (as the messaging conventions ask of a process span), made active for the handler.
  */
 function handWrittenContextual(spanTracer = tracer) {
   const parent = propagation.extract(ROOT_CONTEXT, JSON.parse((job.opts.telemetry as { metadata: string }).metadata));
@@ -136,6 +137,7 @@ function handWrittenContextual(spanTracer = tracer) {
         span_id: stored.spanId,
         trace_flags: stored.traceFlags.toString(16).padStart(2, '0'),
       },
+      links: [{ context: stored }],
     },
     parent,
   );
@@ -157,6 +159,8 @@ const spanContext = () => trace.setSpan(ROOT_CONTEXT, tracer.startSpan('producer
 const activeSpanContext = spanContext();
 
 const processor = async (_job: Job) => 'done';
+// The library keeps the task's log fields in a storage of its own too, for apps with no context manager.
+const scopeStorage = new AsyncLocalStorage<Job>();
 
 interface Case {
   key: string;
@@ -192,6 +196,7 @@ const CASES: Case[] = [
   },
   { key: 'asyncLayer', label: 'part: one more async function awaiting the handler', call: async () => await handler() },
   { key: 'contextCopy', label: 'part: one more context (Context.setValue)', call: () => ROOT_CONTEXT.setValue(SCRATCH_KEY, job) },
+  { key: 'scopeStorageRun', label: 'part: AsyncLocalStorage.run around the handler', call: () => scopeStorage.run(job, handler) },
   { key: 'eventOnly', label: 'part: one span event with one attribute', call: () => eventSpan.addEvent('task.done', { latency_ms: 1 }) },
   ...libCases(currentLib),
   { key: 'jsonParse', label: 'part: JSON.parse of the stored context', call: () => JSON.parse((job.opts.telemetry as { metadata: string }).metadata) },

@@ -116,11 +116,18 @@ function tracedCases({ TracedQueue, TracedFlowProducer }: Library, suffix = ''):
   const traced = new TracedQueue(queueOf(`tracedAdd${suffix}`));
   const tracedNoMetrics = new TracedQueue(queueOf(`tracedAddNoMetrics${suffix}`), { metrics: false });
   const tracedBulk = new TracedQueue(queueOf(`tracedBulk${suffix}`));
+  const tracedBulkSendOnly = new TracedQueue(queueOf(`tracedBulkSendOnly${suffix}`), { createSpans: false });
   const tracedFlow = new TracedFlowProducer(flowProducerOf());
   const cases: ProducerCase[] = [
     { key: 'tracedAdd', label: 'TracedQueue.add', workload: 'add', call: (n) => traced.add('job', { n }) },
     { key: 'tracedAddNoMetrics', label: 'TracedQueue.add, metrics: false', workload: 'add', call: (n) => tracedNoMetrics.add('job', { n }) },
-    { key: 'tracedBulk', label: `TracedQueue.addBulk of ${BULK_SIZE}`, workload: 'addBulk', call: (n) => tracedBulk.addBulk(bulkOf(n)) },
+    { key: 'tracedBulk', label: `TracedQueue.addBulk of ${BULK_SIZE} (create spans)`, workload: 'addBulk', call: (n) => tracedBulk.addBulk(bulkOf(n)) },
+    {
+      key: 'tracedBulkSendOnly',
+      label: `TracedQueue.addBulk of ${BULK_SIZE}, createSpans: false`,
+      workload: 'addBulk',
+      call: (n) => tracedBulkSendOnly.addBulk(bulkOf(n)),
+    },
     { key: 'tracedFlow', label: `TracedFlowProducer.add, ${1 + FLOW_CHILDREN} nodes`, workload: 'flow', call: (n) => tracedFlow.add(flowOf(`tracedFlow${suffix}`, n)) },
   ];
   return cases.map((c) => ({ ...c, key: c.key + suffix, label: suffix ? `${c.label} (${values.before})` : c.label }));

@@ -20,6 +20,27 @@ export interface JobTracingModuleOptions extends TaskHooks {
   /** Whether `TracedQueue` wraps `add`/`addBulk` in a PRODUCER span `send <queue>`. Default: true. */
   producerSpan?: boolean;
   /**
+   * For `addBulk` and flows: a PRODUCER `create <queue>` span per job, whose context the job
+   * stores, and a CLIENT `send` span linking them (messaging conventions v1.44).
+   * `false`: one PRODUCER `send` span whose context every job of the batch stores. Default: true.
+   */
+  createSpans?: boolean;
+  /**
+   * In `child` propagation, the task span also links to the job's creation context
+   * (its parent), as the messaging conventions ask. `false` drops that link; a task
+   * that runs inside another span (bullmq-otel's) keeps it, as its only tie to the
+   * producer. Default: true.
+   */
+  creationLink?: boolean;
+  /**
+   * Emit a `messaging.process.exception` log record (severity WARN) for each failed
+   * attempt through the OpenTelemetry Logs API (`logs` of @opentelemetry/api 1.10+, else the
+   * optional peer @opentelemetry/api-logs), with the exception and the task's fields, in the
+   * span's context. BullMQ's moves (DelayedError…) are no failure. Without a Logs API nothing
+   * is emitted. Default: false.
+   */
+  exceptionEvents?: boolean;
+  /**
    * A job delayed by at least this many milliseconds starts a new trace linked
    * to its producer, instead of stretching the producer's trace over the delay,
    * unless the job or its processor chose a propagation style. Default: 60000.

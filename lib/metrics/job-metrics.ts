@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
 import { processGlobal } from '../process-global.js';
@@ -29,7 +30,8 @@ interface QueueSeries {
 
 // Shared by every JobMetrics of the process, also across copies of this package, so two apps
 // never report one series twice: the consumed-messages counter is observed from one map.
-const seriesByKey = processGlobal('consumer-series', () => new Map<string, QueueSeries>());
+// Per server first: server attributes are one object per server (see server-address.ts).
+const seriesByServer = processGlobal('consumer-series-by-server', () => new Map<Attributes, Map<string, QueueSeries>>());
 const instruments = processGlobal('consumer-instruments', () => new MeterInstruments(createConsumerInstruments));
 
 /** Consumer-side metrics: every attempt records its processing time and one consumed message; a job's first attempt also its wait. */
@@ -81,13 +83,20 @@ export class JobMetrics {
   }
 
   private seriesOf(job: Job): QueueSeries {
+    const server = serverAttributesOf((job as unknown as { queue?: unknown }).queue);
+    let seriesByKey = seriesByServer.get(server);
+    if (!seriesByKey) {
+      seriesByKey = new Map();
+      seriesByServer.set(server, seriesByKey);
+    }
     const key = this.jobName ? `${job.queueName}\u0000${job.name}` : job.queueName;
     let series = seriesByKey.get(key);
     if (!series) {
-      const wait: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
-      if (this.jobName) wait[JOB_NAME_ATTRIBUTE] = job.name;
-      const succeeded = Object.freeze({ ...wait, 'messaging.operation.name': 'process' });
-      series = { succeeded, failedBy: new Map(), wait: Object.freeze(wait) };
+      const queue: Attributes = { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': job.queueName };
+      if (this.jobName) queue[JOB_NAME_ATTRIBUTE] = job.name;
+      // The server last, after the queue's own attributes (Prometheus keeps this order in its labels).
+      const succeeded = Object.freeze({ ...queue, 'messaging.operation.name': 'process', ...server });
+      series = { succeeded, failedBy: new Map(), wait: Object.freeze({ ...queue, ...server }) };
       seriesByKey.set(key, series);
     }
     return series;

@@ -20,21 +20,24 @@ export interface SendOperation {
   /** `messaging.operation.name`: `add`, `addBulk`, `addFlow`… */
   operationName: string;
   messageCount: number;
+  /** `server.address` and `server.port`, when the connection is a single host. */
+  server: Attributes;
 }
 
 /** The operation a producer span describes, read from its messaging attributes. */
-export function sendOperation(queueName: string | undefined, spanAttributes: Attributes): SendOperation {
+export function sendOperation(queueName: string | undefined, spanAttributes: Attributes, server: Attributes = {}): SendOperation {
   return {
     queueName,
     operationName: String(spanAttributes['messaging.operation.name'] ?? 'send'),
     messageCount: Number(spanAttributes['messaging.batch.message_count'] ?? 1),
+    server,
   };
 }
 
 /** Producer-side instruments: one duration and the messages sent, per producer call. */
 export class ProducerMetrics {
   private readonly instruments = new MeterInstruments(createProducerInstruments);
-  private readonly attributesByQueue = new Map<string | undefined, Map<string, Attributes>>();
+  private readonly attributesByKey = new Map<string, Attributes>();
 
   /**
    * Records one producer call that began at `startedAt` (from performance.now()) and has settled,
@@ -53,12 +56,9 @@ export class ProducerMetrics {
     sentMessages.add(operation.messageCount, attributes);
   }
 
-  // Looked up by queue, then operation (and error type): no key string built per call.
-  private attributesOf({ queueName, operationName }: SendOperation, errorType: string | undefined): Attributes {
-    let byOperation = this.attributesByQueue.get(queueName);
-    if (!byOperation) this.attributesByQueue.set(queueName, (byOperation = new Map()));
-    const key = errorType === undefined ? operationName : `${operationName}\u0000${errorType}`;
-    let attributes = byOperation.get(key);
+  private attributesOf({ queueName, operationName, server }: SendOperation, errorType: string | undefined): Attributes {
+    const key = `${queueName ?? ''}\u0000${operationName}\u0000${errorType ?? ''}\u0000${server['server.address'] ?? ''}:${server['server.port'] ?? ''}`;
+    let attributes = this.attributesByKey.get(key);
     if (!attributes) {
       attributes = Object.freeze({
         'messaging.system': MESSAGING_SYSTEM,
@@ -66,8 +66,9 @@ export class ProducerMetrics {
         'messaging.operation.type': 'send',
         ...(queueName !== undefined && { 'messaging.destination.name': queueName }),
         ...(errorType === undefined ? {} : { 'error.type': errorType }),
+        ...server,
       });
-      byOperation.set(key, attributes);
+      this.attributesByKey.set(key, attributes);
     }
     return attributes;
   }

@@ -1,6 +1,7 @@
 import { type Attributes, type BatchObservableCallback, metrics } from '@opentelemetry/api';
 import type { JobType, Queue } from 'bullmq';
 import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
 import { JOB_STATE_ATTRIBUTE, QUEUE_JOBS } from './metric-names.js';
 
 /** Every state a BullMQ job can be in; `prioritized` jobs wait as `waiting` ones do. */
@@ -24,7 +25,7 @@ export function observeQueueStates(queues: readonly Queue[]): () => void {
     description: 'Number of jobs in the queue, by state, read from Redis when metrics are collected.',
     unit: '{job}',
   });
-  const attributesByQueue = new Map(queues.map((queue) => [queue, attributesPerState(queue.name)]));
+  const attributesByQueue = new Map(queues.map((queue) => [queue, attributesPerState(queue.name, serverAttributesOf(queue))]));
   const callback: BatchObservableCallback = async (result) => {
     // A queue whose read fails is left out of this collection; the others are still observed.
     await Promise.allSettled(
@@ -39,12 +40,13 @@ export function observeQueueStates(queues: readonly Queue[]): () => void {
   return () => meter.removeBatchObservableCallback(callback, [gauge]);
 }
 
-function attributesPerState(queueName: string): Attributes[] {
+function attributesPerState(queueName: string, server: Attributes): Attributes[] {
   return QUEUE_STATES.map((state) =>
     Object.freeze({
       'messaging.system': MESSAGING_SYSTEM,
       'messaging.destination.name': queueName,
       [JOB_STATE_ATTRIBUTE]: state,
+      ...server,
     }),
   );
 }

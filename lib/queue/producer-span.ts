@@ -3,6 +3,7 @@ import { explicitParent, type TracingContext } from '../context/tracing-context.
 import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
+import { CreateSpans, type MessageCreation, SharedCreation } from './create-spans.js';
 
 export interface TracedQueueOptions {
   /** Default: `nestjs-job-tracing`. */
@@ -11,6 +12,12 @@ export interface TracedQueueOptions {
   producerSpan?: boolean;
   /** Record `messaging.client.sent.messages` and `messaging.client.operation.duration`. Default: true. */
   metrics?: boolean;
+  /**
+   * For batches (`addBulk`, flows): one PRODUCER `create <queue>` span per job, whose context the job
+   * stores, and a CLIENT `send` span linking them, as the messaging conventions v1.44 recommend.
+   * `false`: one PRODUCER `send` span whose context every job of the batch stores (as in 0.1). Default: true.
+   */
+  createSpans?: boolean;
 }
 
 export interface Send {
@@ -19,6 +26,8 @@ export interface Send {
   /** The trace to continue, instead of the active OpenTelemetry context. */
   tracingContext?: TracingContext;
   attributes: Attributes;
+  /** `server.address` and `server.port`, when the connection is a single host. */
+  server?: Attributes;
 }
 
 /**
@@ -29,24 +38,58 @@ export class ProducerSpan {
   private readonly tracer: Tracer;
   private readonly enabled: boolean;
   private readonly metrics?: ProducerMetrics;
+  private readonly createSpans: boolean;
 
   constructor(options: TracedQueueOptions = {}) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.enabled = options.producerSpan ?? true;
     this.metrics = options.metrics === false ? undefined : new ProducerMetrics();
+    this.createSpans = this.enabled && (options.createSpans ?? true);
   }
 
+  /** A single message: one PRODUCER `send` span, whose context the message stores. */
   async send<T>(send: Send, enqueue: (ctx: Context, span?: Span) => Promise<T>): Promise<T> {
+    return this.run(send, SpanKind.PRODUCER, enqueue);
+  }
+
+  /**
+   * A batch: each message takes its creation context from `creation`, in the batch's order;
+   * `messageIds` reads the ids BullMQ assigned, in the same order, for the create spans and the send's links.
+   */
+  async sendBatch<T>(
+    send: Send,
+    enqueue: (creation: MessageCreation) => Promise<T>,
+    messageIds: (result: T) => ReadonlyArray<string | undefined>,
+  ): Promise<T> {
+    if (!this.createSpans) return this.run(send, SpanKind.PRODUCER, (ctx) => enqueue(new SharedCreation(ctx)));
+    return this.run(send, SpanKind.CLIENT, async (_ctx, span, parent) => {
+      const creation = new CreateSpans(this.tracer, parent, send.server ?? {});
+      let ids: ReadonlyArray<string | undefined> = [];
+      try {
+        const result = await enqueue(creation);
+        ids = messageIds(result);
+        return result;
+      } finally {
+        creation.end(span!, ids);
+      }
+    });
+  }
+
+  private async run<T>(
+    send: Send,
+    kind: SpanKind,
+    enqueue: (ctx: Context, span: Span | undefined, parent: Context) => Promise<T>,
+  ): Promise<T> {
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
-    const span = this.enabled ? this.startSpan(send, parent) : undefined;
+    const span = this.enabled ? this.startSpan(send, kind, parent) : undefined;
     const ctx = span ? trace.setSpan(parent, span) : parent;
     const startedAt = this.metrics ? performance.now() : 0;
     try {
-      const result = await (span ? context.with(ctx, enqueue, undefined, ctx, span) : enqueue(parent));
-      this.metrics?.settled(sendOperation(send.destination, send.attributes), startedAt);
+      const result = await (span ? context.with(ctx, enqueue, undefined, ctx, span, parent) : enqueue(parent, undefined, parent));
+      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt);
       return result;
     } catch (error) {
-      this.metrics?.settled(sendOperation(send.destination, send.attributes), startedAt, { error });
+      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt, { error });
       if (span) recordFailure(span, error);
       throw error;
     } finally {
@@ -54,16 +97,17 @@ export class ProducerSpan {
     }
   }
 
-  private startSpan(send: Send, parent: Context): Span {
+  private startSpan(send: Send, kind: SpanKind, parent: Context): Span {
     return this.tracer.startSpan(
       send.destination === undefined ? 'send' : `send ${send.destination}`,
       {
-        kind: SpanKind.PRODUCER,
+        kind,
         attributes: {
           'messaging.system': MESSAGING_SYSTEM,
           'messaging.operation.type': 'send',
           ...(send.destination !== undefined && { 'messaging.destination.name': send.destination }),
           ...send.attributes,
+          ...send.server,
         },
       },
       parent,

@@ -1,5 +1,7 @@
 import type { FlowJob, FlowOpts, FlowProducer, JobNode } from 'bullmq';
-import { serializeContext } from '../context/stored-trace-context.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
+import type { MessageCreation } from './create-spans.js';
+import { delegateMissingMembers } from './delegated-members.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, toStoredOptions } from './traced-job-options.js';
 
@@ -9,10 +11,15 @@ export type TracedFlowJob = Omit<FlowJob, 'opts' | 'children'> & {
   children?: TracedFlowJob[];
 };
 
+/** Every other member of the wrapped FlowProducer, with BullMQ's own type: `getFlow`, `close`, … */
+// Merged with the class below, whose prototype delegates them to `flowProducer`.
+export interface TracedFlowProducer extends Omit<FlowProducer, 'add' | 'addBulk'> {}
+
 /**
- * A flow producer that stores one PRODUCER span's context on every node of
- * the flows it adds, nodes given without `opts` included, so every node's
- * task continues the creator's trace.
+ * A flow producer that stores a creation context on every node of the flows it
+ * adds, nodes given without `opts` included, so every node's task continues the
+ * creator's trace: each node's own `create` span, all siblings under the caller's
+ * span, or with `createSpans: false` the one producer span's.
  */
 export class TracedFlowProducer {
   private readonly producerSpan: ProducerSpan;
@@ -32,41 +39,54 @@ export class TracedFlowProducer {
     return this.resolvedFlowProducer;
   }
 
+  /** A `create` span per node and one `send` span linking them (with `createSpans: false`, one producer span for all). */
   async add(flow: TracedFlowJob, opts?: FlowOpts): Promise<JobNode> {
-    return this.producerSpan.send(sendOf([flow], 'addFlow'), async (ctx, span) => {
-      const node = await this.flowProducer.add(storedOnEveryNode(flow, serializeContext(ctx)), opts);
-      if (node.job.id !== undefined) span?.setAttribute('messaging.message.id', node.job.id);
-      return node;
-    });
+    return this.producerSpan.sendBatch(
+      this.sendOf([flow], 'addFlow'),
+      (creation) => this.flowProducer.add(storedOnEveryNode(flow, creation), opts),
+      (node) => idsOf([node]),
+    );
   }
 
-  /** One producer span for all the flows. */
   async addBulk(flows: TracedFlowJob[]): Promise<JobNode[]> {
-    return this.producerSpan.send(sendOf(flows, 'addBulkFlows'), async (ctx) => {
-      const metadata = serializeContext(ctx);
-      return this.flowProducer.addBulk(flows.map((flow) => storedOnEveryNode(flow, metadata)));
-    });
+    return this.producerSpan.sendBatch(
+      this.sendOf(flows, 'addBulkFlows'),
+      (creation) => this.flowProducer.addBulk(flows.map((flow) => storedOnEveryNode(flow, creation))),
+      idsOf,
+    );
+  }
+
+  private sendOf(flows: TracedFlowJob[], operation: string) {
+    const queues = new Set<string>();
+    const count = flows.reduce((n, flow) => countNodes(n, flow, queues), 0);
+    return {
+      // Named for the queue when every node goes to it; a flow over several queues leaves it unnamed, as the conventions ask.
+      destination: queues.size === 1 ? [...queues][0] : undefined,
+      attributes: { 'messaging.operation.name': operation, 'messaging.batch.message_count': count },
+      server: serverAttributesOf(this.flowProducer),
+    };
   }
 }
 
-function storedOnEveryNode(node: TracedFlowJob, metadata: string | undefined): FlowJob {
+delegateMissingMembers(TracedFlowProducer, (self) => (self as TracedFlowProducer).flowProducer);
+
+/** Pre-order, parent before children, as `idsOf` reads the nodes BullMQ returns. */
+function storedOnEveryNode(node: TracedFlowJob, creation: MessageCreation): FlowJob {
   const { opts, children, ...rest } = node;
+  const metadata = creation.metadataFor(node.queueName, opts);
   return {
     ...rest,
     opts: toStoredOptions(opts, metadata, `flow node "${node.name}" of queue "${node.queueName}"`),
-    ...(children && { children: children.map((child) => storedOnEveryNode(child, metadata)) }),
+    ...(children && { children: children.map((child) => storedOnEveryNode(child, creation)) }),
   } as FlowJob;
 }
 
-function sendOf(flows: TracedFlowJob[], operation: string) {
-  const roots = new Set(flows.map((flow) => flow.queueName));
-  return {
-    // The roots' queue names the span, as the queue for `add`; flows to several queues leave it unnamed.
-    destination: roots.size === 1 ? [...roots][0] : undefined,
-    attributes: { 'messaging.operation.name': operation, 'messaging.batch.message_count': flows.reduce(countNodes, 0) },
-  };
+/** The job ids of the nodes BullMQ returns, which keep the order of the nodes given, in pre-order. */
+function idsOf(nodes: JobNode[]): Array<string | undefined> {
+  return nodes.flatMap((node) => [node.job.id, ...idsOf(node.children ?? [])]);
 }
 
-function countNodes(count: number, node: TracedFlowJob): number {
-  return (node.children ?? []).reduce(countNodes, count + 1);
+function countNodes(count: number, node: TracedFlowJob, queues: Set<string>): number {
+  queues.add(node.queueName);
+  return (node.children ?? []).reduce((n, child) => countNodes(n, child, queues), count + 1);
 }

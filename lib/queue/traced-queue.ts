@@ -1,6 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import { serializeContext } from '../context/stored-trace-context.js';
+import { serverAttributesOf } from '../tracing/server-address.js';
 import { SCHEDULER_ID_ATTRIBUTE } from '../tracing/scheduler-run.js';
+import { delegateMissingMembers } from './delegated-members.js';
 import { ProducerSpan, type TracedQueueOptions } from './producer-span.js';
 import { type JobTracingOptions, type TracedJobsOptions, toStoredOptions } from './traced-job-options.js';
 
@@ -24,10 +26,19 @@ export interface TracedJobSchedulerTemplate<DataType> {
   opts?: SchedulerTemplateOptions & JobTracingOptions;
 }
 
+/** The members TracedQueue defines itself: the enqueueing methods, traced, and `name`. */
+type TracedQueueMembers = 'add' | 'addBulk' | 'upsertJobScheduler' | 'name';
+
+/** Every other member of the wrapped Queue, with BullMQ's own type: `getJob`, `pause`, `removeJobScheduler`, `close`, … */
+// Merged with the class below, whose prototype delegates them to `queue`.
+export interface TracedQueue<DataType = unknown, ResultType = unknown>
+  extends Omit<Queue<DataType, ResultType>, TracedQueueMembers> {}
+
 /**
  * A producer that stores the trace context on every job it adds, in BullMQ's
  * own telemetry slot (`opts.telemetry.metadata`). Name, data and the other
- * options reach BullMQ exactly as given.
+ * options reach BullMQ exactly as given. A drop-in for the Queue it wraps:
+ * every other Queue member is the queue's own, untraced.
  */
 export class TracedQueue<DataType = unknown, ResultType = unknown> {
   private readonly producerSpan: ProducerSpan;
@@ -54,7 +65,12 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
   async add(name: string, data: DataType, opts?: TracedJobsOptions): Promise<Job<DataType, ResultType>> {
     // The given context parents the producer span, whose own context is stored.
     const { tracingContext, ...jobOptions } = opts ?? {};
-    const send = { destination: this.name, tracingContext, attributes: { 'messaging.operation.name': 'add' } };
+    const send = {
+      destination: this.name,
+      tracingContext,
+      attributes: { 'messaging.operation.name': 'add' },
+      server: serverAttributesOf(this.queue),
+    };
     return this.producerSpan.send(send, async (ctx, span) => {
       const stored = toStoredOptions(jobOptions, serializeContext(ctx), `job "${name}"`, this.queue.defaultJobOptions);
       const job = await this.queue.add(name, data, stored);
@@ -63,18 +79,26 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     });
   }
 
-  /** One producer span for the batch; a job's own `tracingContext` still wins for that job. */
+  /**
+   * A `create` span per job and one `send` span linking them (or, with `createSpans: false`,
+   * one producer span for the batch); a job's own `tracingContext` still wins for that job.
+   */
   async addBulk(jobs: TracedBulkJob<DataType>[]): Promise<Job<DataType, ResultType>[]> {
     const attributes = { 'messaging.operation.name': 'addBulk', 'messaging.batch.message_count': jobs.length };
-    return this.producerSpan.send({ destination: this.name, attributes }, async (ctx) => {
-      const batchMetadata = serializeContext(ctx);
-      const stored = jobs.map(({ name, data, opts }) => ({
-        name,
-        data,
-        opts: toStoredOptions(opts, batchMetadata, `job "${name}"`, this.queue.defaultJobOptions),
-      }));
-      return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
-    });
+    const send = { destination: this.name, attributes, server: serverAttributesOf(this.queue) };
+    return this.producerSpan.sendBatch(
+      send,
+      async (creation) => {
+        const defaults = this.queue.defaultJobOptions;
+        const stored = jobs.map(({ name, data, opts }) => ({
+          name,
+          data,
+          opts: toStoredOptions(opts, creation.metadataFor(this.name, opts, defaults), `job "${name}"`, defaults),
+        }));
+        return (await this.queue.addBulk(stored)) as Job<DataType, ResultType>[];
+      },
+      (added) => added.map((job) => job.id),
+    );
   }
 
   /**
@@ -97,6 +121,7 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
       destination: this.name,
       tracingContext,
       attributes: { 'messaging.operation.name': 'upsertJobScheduler', [SCHEDULER_ID_ATTRIBUTE]: jobSchedulerId },
+      server: serverAttributesOf(this.queue),
     };
     return this.producerSpan.send(send, async (ctx, span) => {
       const opts = toStoredOptions(
@@ -111,3 +136,5 @@ export class TracedQueue<DataType = unknown, ResultType = unknown> {
     });
   }
 }
+
+delegateMissingMembers(TracedQueue, (self) => (self as TracedQueue).queue);

@@ -7,6 +7,7 @@ import { DEFAULT_TRACER_NAME, LEVEL_FILTER_ENV } from '../job-tracing.constants.
 import { resolveLevelFilter } from '../levels/resolve-level-filter.js';
 import { ContextualTaskSpan } from '../strategies/contextual-task-span.js';
 import { type RedisListClient, SANDBOX_LOG_CLIENT } from '../tracing/attempt-links.js';
+import { ExceptionEvents } from '../tracing/exception-event.js';
 import type { TaskTracerLogger } from '../tracing/task-tracer-logger.js';
 import { TaskTracer } from '../tracing/task-tracer.js';
 import { CONSOLE_TASK_TRACER_LOGGER } from './console-task-tracer-logger.js';
@@ -26,6 +27,10 @@ export interface SandboxedTracingOptions extends TaskHooks, DefaultTaskHooksOpti
   redis?: RedisListClient;
   /** Where the tracer reports its own problems. Default: the console, which BullMQ forwards from the child. */
   logger?: TaskTracerLogger;
+  /** As the module's `creationLink`: in `child` propagation, also link to the creation context. Default: true. */
+  creationLink?: boolean;
+  /** As the module's `exceptionEvents`: a `messaging.process.exception` log record per failed attempt. Default: false. */
+  exceptionEvents?: boolean;
 }
 
 /** The processor a sandboxed file exports: BullMQ calls it with its own job stand-in. */
@@ -50,6 +55,8 @@ export function traceSandboxedProcessor<T>(
     levelFilter: resolveLevelFilter(options.level, { name: LEVEL_FILTER_ENV, value: process.env[LEVEL_FILTER_ENV] }, logger),
     logger,
     hooks: { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure, logAttempts: options.logAttempts },
+    creationLink: options.creationLink,
+    exceptionEvents: options.exceptionEvents ? new ExceptionEvents(options.tracerName) : undefined,
   });
   const traced = (job: Job, token?: string, signal?: AbortSignal) => {
     if (options.redis) Object.defineProperty(job, SANDBOX_LOG_CLIENT, { value: options.redis });

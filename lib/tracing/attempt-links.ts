@@ -1,4 +1,4 @@
-import { type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { isSpanContextValid, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { formatTraceFlags, parseTraceparent } from '../context/w3c-trace-context.js';
 import { isJobMoved } from './job-moved.js';
@@ -32,7 +32,10 @@ export function mayRetry(job: Job, error: unknown): boolean {
 
 /** Appends the failed attempt's line; never throws and never waits long. */
 export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (problem: string) => void): Promise<void> {
-  const { traceId, spanId, traceFlags } = span.spanContext();
+  const spanContext = span.spanContext();
+  // No SDK (or OTEL_SDK_DISABLED): a span with zero ids has nothing to link to.
+  if (!isSpanContextValid(spanContext)) return;
+  const { traceId, spanId, traceFlags } = spanContext;
   const line = `${MARKER}${job.attemptsMade + 1} failed; trace_id=${traceId} span_id=${spanId} trace_flags=${formatTraceFlags(traceFlags)}`;
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -25,6 +25,11 @@ export class JobStoredContext {
     return 'context' in stored ? stored.context : undefined;
   }
 
+  /** Whether the strategy asked for the stored context. */
+  wasRead(): boolean {
+    return this.result !== undefined;
+  }
+
   /** The job's own style; a malformed one is reported and ignored, and the strategy's style applies. */
   style(): PropagationStyle | undefined {
     const read = readStoredStyle(this.job);

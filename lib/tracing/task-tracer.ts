@@ -1,7 +1,6 @@
 import {
   type Attributes,
   type Context,
-  context,
   type Span,
   SpanKind,
   trace,
@@ -18,6 +17,7 @@ import { isSpanLevel } from '../levels/span-level.js';
 import type { JobMetrics } from '../metrics/job-metrics.js';
 import { DefaultTaskSpan } from '../strategies/default-task-span.js';
 import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../logging/log-text.js';
+import { IgnoredStoredContext } from '../logging/ignored-stored-context.js';
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
 import { jobTiming } from './job-timing.js';
@@ -25,10 +25,12 @@ import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-li
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
 import { jobMovedBy, recordJobMoved } from './job-moved.js';
 import { JobStoredContext } from './job-stored-context.js';
+import type { ExceptionEvents } from './exception-event.js';
 import { recordFailure } from './record-failure.js';
+import { serverAttributesOf } from './server-address.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
-import { withTaskScope } from './task-scope.js';
+import { withinTask, withTaskScope } from './task-scope.js';
 
 const FALLBACK_SPAN = new DefaultTaskSpan();
 
@@ -42,6 +44,10 @@ export interface TaskTracerSettings {
   propagation?: PropagationDefaults;
   /** Absent: no metrics. */
   metrics?: JobMetrics;
+  /** In `child` mode, also link the task span to its creation context. Default: true. */
+  creationLink?: boolean;
+  /** Absent: no `messaging.process.exception` log records. */
+  exceptionEvents?: ExceptionEvents;
 }
 
 /**
@@ -58,6 +64,9 @@ export class TaskTracer {
   private readonly propagation: PropagationDefaults;
   private readonly jobMetrics?: JobMetrics;
   private readonly contextProblems: StoredContextProblems;
+  private readonly creationLink: boolean;
+  private readonly exceptionEvents?: ExceptionEvents;
+  private readonly ignoredContext: IgnoredStoredContext;
 
   constructor(settings: TaskTracerSettings) {
     this.tracer = settings.tracer;
@@ -68,6 +77,9 @@ export class TaskTracer {
     this.propagation = settings.propagation ?? propagationDefaults();
     this.jobMetrics = settings.metrics;
     this.contextProblems = new StoredContextProblems(this.logger);
+    this.creationLink = settings.creationLink ?? true;
+    this.exceptionEvents = settings.exceptionEvents;
+    this.ignoredContext = new IgnoredStoredContext(this.logger);
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -80,6 +92,7 @@ export class TaskTracer {
       'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
+      ...serverAttributesOf((job as unknown as { queue?: unknown }).queue),
       ...schedulerRunFields(job),
       ...jobLifecycleAttributes(job),
       ...taskSpan.fields,
@@ -87,7 +100,7 @@ export class TaskTracer {
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
-      return context.with(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
+      return withinTask(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
@@ -103,7 +116,7 @@ export class TaskTracer {
     let result: T;
     try {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
-      result = await context.with(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
+      result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
     } catch (error) {
       const latencyMs = performance.now() - startedAt;
       this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
@@ -112,7 +125,8 @@ export class TaskTracer {
         recordJobMoved(span, job, movedTo);
       } else {
         recordFailure(span, error);
-        context.with(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
+        this.exceptionEvents?.record(error, inSpan, fields);
+        withinTask(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
       if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
@@ -143,7 +157,10 @@ export class TaskTracer {
       if (taskSpan.propagation !== undefined && !isPropagationStyle(taskSpan.propagation)) {
         throw new Error('its propagation must be child, link or none');
       }
-      if (!taskSpan.parent) return { taskSpan, parent: activeContext };
+      if (!taskSpan.parent) {
+        if (!stored.wasRead()) this.ignoredContext.check(job, makeSpan);
+        return { taskSpan, parent: activeContext };
+      }
       return this.propagate(job, taskSpan, taskSpan.parent, stored, activeContext);
     } catch (error) {
       this.logger.error(
@@ -171,9 +188,26 @@ export class TaskTracer {
       },
       this.propagation,
     );
-    if (style === 'child') return { taskSpan, parent: stored.parentContextOf(parent) };
+    if (style === 'child') return this.continueAsChild(taskSpan, stored.parentContextOf(parent), activeContext);
     const links = style === 'link' ? [...(taskSpan.links ?? []), { context: parent.toSpanContext() }] : taskSpan.links;
     return { taskSpan: { ...taskSpan, links }, parent: trace.deleteSpan(activeContext) };
+  }
+
+  /**
+   * `child`, as the messaging conventions v1.44 put it: the task is a child of its
+   * creation context and links to it too (unless `creationLink: false`), as OpenTelemetry
+   * Java does. When processing runs inside another span still in progress (bullmq-otel's
+   * `process` span), that ambient span is the parent and the creation context a link,
+   * always. An ended span is no ambient one: it is a span that was active when the
+   * Worker was built, which BullMQ's processing loop keeps (bullmq issue 4731).
+   */
+  private continueAsChild(taskSpan: TaskSpan, creation: Context, activeContext: Context): { taskSpan: TaskSpan; parent: Context } {
+    const ambient = trace.getSpan(activeContext);
+    const inAmbient = ambient !== undefined && ambient.isRecording();
+    if (!inAmbient && !this.creationLink) return { taskSpan, parent: creation };
+    const creationLink = { context: trace.getSpanContext(creation)! };
+    const links = [...(taskSpan.links ?? []), creationLink];
+    return { taskSpan: { ...taskSpan, links }, parent: inAmbient ? activeContext : creation };
   }
 
   private retryLinkProblem(job: Job): (problem: string) => void {

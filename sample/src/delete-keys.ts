@@ -39,3 +39,20 @@ export async function listKeys(redisUrl: string, pattern: string): Promise<strin
     redis.disconnect();
   }
 }
+
+/**
+ * After a test run: the keys with `runId` in their name that outlived their test
+ * (a worker still open may write one more) are deleted and reported as `who`;
+ * then none may remain.
+ */
+export async function removeRunKeys(redisUrl: string, runId: string, who: string): Promise<void> {
+  const pattern = `*${runId}*`;
+  const swept = await listKeys(redisUrl, pattern);
+  if (swept.length > 0) {
+    console.warn(`\n${who}: ${swept.length} key(s) of run ${runId} outlived their test file: ${swept.slice(0, 10).join(', ')}`);
+    await deleteKeys(redisUrl, pattern);
+  }
+  const left = await listKeys(redisUrl, pattern);
+  if (left.length > 0) throw new Error(`The tests left ${left.length} key(s) in Redis: ${left.slice(0, 20).join(', ')}`);
+  console.log(`\n${who}: Redis holds no key of test run ${runId}`);
+}

@@ -31,10 +31,19 @@ export interface SampleOptions {
   otlpEndpoint: string;
   /** The compiled sample (dist-sample/). */
   appDir: URL;
+  /** Runs once the jobs have finished, before the app stops: more load, a scraper, queries. */
+  whileRunning?: (app: RunningSample) => Promise<void>;
+}
+
+/** The running sample app, as `whileRunning` sees it. */
+export interface RunningSample {
+  metricsPort: number;
+  /** POSTs JSON to the app, e.g. `/emails` or `/orders`. */
+  post(path: string, body: object): Promise<void>;
 }
 
 /** Runs the sample app as its own process and posts the emails; resolves once the app has finished their jobs and exported their spans. */
-export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: SampleOptions): Promise<SampleRun> {
+export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir, whileRunning }: SampleOptions): Promise<SampleRun> {
   const port = await freePort();
   const metricsPort = await freePort();
   // A fresh namespace: no jobs left from earlier runs; the test suite's run id, when set, lets it check for leftovers.
@@ -77,6 +86,7 @@ export async function runSample({ redisUrl, receiver, otlpEndpoint, appDir }: Sa
       app,
       output,
     );
+    await whileRunning?.({ metricsPort, post: (path, body) => post(port, path, body) });
     metrics = await scrapeMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
   } finally {
     await stop(app);

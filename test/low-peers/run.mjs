@@ -3,6 +3,7 @@
 // node_modules, so the library's own imports resolve to the low peers, then
 // type-checks and runs the suite in src/ against a real Redis.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,10 @@ rmSync(join(here, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', here], { stdio: 'inherit' });
 
 const { resolveRedis } = await import(join(root, 'dist-sample', 'redis.js'));
+const { removeRunKeys } = await import(join(root, 'dist-sample', 'delete-keys.js'));
 const redis = await resolveRedis();
+// In every queue name the suite makes: the suite deletes its queues, and nothing of this run may be left.
+const runId = `lowpeers${randomUUID().slice(0, 8)}`;
 let status;
 try {
   const suites = readdirSync(join(here, 'dist'))
@@ -39,8 +43,9 @@ try {
   ({ status } = spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-force-exit', ...suites], {
     cwd: here,
     stdio: 'inherit',
-    env: { ...process.env, REDIS_URL: redis.url },
+    env: { ...process.env, REDIS_URL: redis.url, JOB_TRACING_TEST_RUN: runId },
   }));
+  await removeRunKeys(redis.url, runId, 'low-peers');
 } finally {
   await redis.stop();
 }

@@ -12,6 +12,7 @@ export interface TaskSummary {
   parentSpanId?: string;
   status: number;
   errorType?: string;
+  serverAddress?: string;
 }
 
 export interface WorkerReport {
@@ -25,6 +26,8 @@ export interface WorkerReport {
   peak: { rss: number; heapUsed: number };
   unhandled: string[];
   tasks: TaskSummary[];
+  /** The distinct `server.address` values (null: none) on the library's metric points. */
+  metricServerAddresses: Array<string | null>;
 }
 
 export interface WorkerProcess {

@@ -11,6 +11,12 @@ export function redisConnection(): RedisConnection {
   return connectionFromUrl(url);
 }
 
+/** `server.address` and `server.port` of the test Redis, a single host, as spans and metrics carry them. */
+export function serverAttributes(): { 'server.address': string; 'server.port': number } {
+  const { host, port } = redisConnection();
+  return { 'server.address': host, 'server.port': port };
+}
+
 /**
  * This `npm test` run's id, set by the global setup: it is in every queue name
  * the tests make, so the run removes its own keys and checks for leftovers

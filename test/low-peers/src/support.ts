@@ -27,8 +27,26 @@ export function redisConnection(): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port || 6379) };
 }
 
+const createdQueueNames = new Set<string>();
+
+/** A fresh queue name, with run.mjs's run id in it so that run checks nothing of it is left; deleteQueues() removes it. */
 export function uniqueQueueName(prefix: string): string {
-  return `low-peers-${prefix}-${randomUUID().slice(0, 8)}`;
+  const name = ['low-peers', prefix, process.env.JOB_TRACING_TEST_RUN, randomUUID().slice(0, 8)].filter(Boolean).join('-');
+  createdQueueNames.add(name);
+  return name;
+}
+
+/** Deletes every key of the queues this suite named, through BullMQ's own obliterate. */
+export async function deleteQueues(): Promise<void> {
+  for (const name of createdQueueNames) {
+    const queue = new Queue(name, { connection: redisConnection() });
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+  }
+  createdQueueNames.clear();
 }
 
 /** An application context around `metadata`, logging through TaskLogger as a user would install it. */
