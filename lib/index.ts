@@ -4,7 +4,11 @@ export { type TraceCarrier, TracingContext } from './context/tracing-context.js'
 export { InjectTracedFlowProducer } from './decorators/inject-traced-flow-producer.decorator.js';
 export { InjectTracedQueue } from './decorators/inject-traced-queue.decorator.js';
 export { SkipTaskTracing, TraceTask } from './decorators/trace-task.decorator.js';
-export type { JobTracingFeatures, JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
+export type {
+  JobTracingFeatures,
+  JobTracingModuleOptions,
+  TraceBullmqCommands,
+} from './interfaces/job-tracing-options.interface.js';
 export type { MakeSpan, ReadStoredContext, TaskSpan } from './interfaces/make-span.interface.js';
 export type { TaskHooks } from './interfaces/task-hooks.interface.js';
 export { getTracedFlowProducerToken, getTracedQueueToken, LEVEL_FILTER_ENV } from './job-tracing.constants.js';

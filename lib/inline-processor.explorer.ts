@@ -3,6 +3,9 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { context } from '@opentelemetry/api';
 import type { Job, Worker } from 'bullmq';
+import { openContext } from './context/quiet-context.js';
+import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
 import { addWorkerProcessTracing, processorOf, type WorkerProcessTracing } from './instrument/worker-process-hook.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from './interfaces/make-span.interface.js';
@@ -18,9 +21,10 @@ type WorkerStrategy = MakeSpan | null;
  * which @nestjs/bullmq runs in Workers of their own, outside ProcessorDecoratorService.
  */
 @Injectable()
-export class InlineProcessorExplorer implements WorkerProcessTracing, OnModuleDestroy {
+export class InlineProcessorExplorer implements WorkerProcessTracing, QuietWorkers, OnModuleDestroy {
   private readonly strategyByWorker = new WeakMap<Worker, WorkerStrategy>();
   private readonly removeTracing: () => void;
+  private readonly removeQuietWorkers?: () => void;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -28,21 +32,33 @@ export class InlineProcessorExplorer implements WorkerProcessTracing, OnModuleDe
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: JobTracingModuleOptions,
   ) {
     this.removeTracing = addWorkerProcessTracing(this);
+    if (!tracedBullmqCommands(options.traceBullmqCommands).worker) this.removeQuietWorkers = addQuietWorkers(this);
   }
 
   onModuleDestroy(): void {
     this.removeTracing();
+    this.removeQuietWorkers?.();
+  }
+
+  /** The Workers of this application's traced inline processors. */
+  quiets(worker: Worker): boolean {
+    return this.cachedStrategyOf(worker) !== null;
   }
 
   process(worker: Worker, job: Job, token?: string, signal?: AbortSignal): Promise<unknown> | undefined {
+    const strategy = this.cachedStrategyOf(worker);
+    const processor = strategy && processorOf(worker);
+    if (!strategy || !processor) return undefined;
+    return this.taskTracer.run(strategy, job, openContext(context.active()), () => processor.call(worker, job, token, signal));
+  }
+
+  private cachedStrategyOf(worker: Worker): WorkerStrategy {
     let strategy = this.strategyByWorker.get(worker);
     if (strategy === undefined) {
       strategy = this.strategyOf(worker);
       this.strategyByWorker.set(worker, strategy);
     }
-    const processor = strategy && processorOf(worker);
-    if (!strategy || !processor) return undefined;
-    return this.taskTracer.run(strategy, job, context.active(), () => processor.call(worker, job, token, signal));
+    return strategy;
   }
 
   // The queue's options are built before its workers (they are injected into the queue's factory),

@@ -2,8 +2,13 @@ import { ProcessorDecoratorService, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Injectable, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { context, trace } from '@opentelemetry/api';
-import type { Job, Processor } from 'bullmq';
+import type { Job, Processor, Worker } from 'bullmq';
+import { openContext } from './context/quiet-context.js';
 import { addProcessorDecoration, type ProcessorDecoration } from './instrument/processor-decoration.js';
+import { addQuietWorkers, type QuietWorkers } from './instrument/quiet-worker.js';
+import { processorOf } from './instrument/worker-process-hook.js';
+import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
+import { runWorkerEventsInAttemptContext } from './instrument/worker-events.js';
 import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from './interfaces/make-span.interface.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
@@ -19,12 +24,14 @@ type ProcessorStrategy = MakeSpan | null;
  * the strategy its processor class asked for.
  */
 @Injectable()
-export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy {
+export class JobTracingExplorer implements ProcessorDecoration, QuietWorkers, OnModuleDestroy {
   private readonly defaultMakeSpan: MakeSpan;
   private readonly removeDecoration: () => void;
+  private readonly removeQuietWorkers?: () => void;
   private readonly strategyByWorker = new WeakMap<object, ProcessorStrategy>();
   private strategyByQueue?: Map<string, ProcessorStrategy>;
   private decoratorService?: ProcessorDecoratorService;
+  private readonly decorated = new WeakSet<Processor>();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -36,10 +43,22 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
     this.defaultMakeSpan = options.makeSpan ?? new DefaultTaskSpan();
     // Constructors run before any onModuleInit, so this is in place before BullModule creates workers.
     this.removeDecoration = addProcessorDecoration(this);
+    if (!tracedBullmqCommands(options.traceBullmqCommands).worker) this.removeQuietWorkers = addQuietWorkers(this);
+    runWorkerEventsInAttemptContext();
   }
 
   onModuleDestroy(): void {
     this.removeDecoration();
+    this.removeQuietWorkers?.();
+  }
+
+  /** The Workers of this application's traced @Processor classes; not those of @SkipTaskTracing ones. */
+  quiets(worker: Worker): boolean {
+    const host = this.processorHosts().find((candidate) => workerOf(candidate) === worker);
+    if (host) return this.strategyOf(host.constructor as Type) !== null;
+    // BullMQ 5 asks from the Worker's constructor, before @nestjs/bullmq links it to its class.
+    const processor = processorOf(worker);
+    return processor !== undefined && this.decorated.has(processor);
   }
 
   owns(service: ProcessorDecoratorService): boolean {
@@ -59,14 +78,18 @@ export class JobTracingExplorer implements ProcessorDecoration, OnModuleDestroy 
     // Request-scoped processors are decorated per job and called without a Worker.
     const traced: TracedCall = function (worker, job, token, signal) {
       const makeSpan = explorer.strategyFor(worker, job.queueName);
-      if (!makeSpan) return processor(job, token, signal);
-      let activeContext = context.active();
+      // Inside a Worker this library keeps quiet, the handler gets the context from before the suppression.
+      const active = context.active();
+      let activeContext = openContext(active);
+      if (!makeSpan) return activeContext === active ? processor(job, token, signal) : context.with(activeContext, processor, undefined, job, token!, signal);
       if (worker && spanAtConstruction && trace.getSpan(activeContext) === spanAtConstruction) {
         activeContext = trace.deleteSpan(activeContext);
       }
       return explorer.taskTracer.run(makeSpan, job, activeContext, () => processor(job, token, signal));
     };
-    return withArityOf(processor, traced);
+    const decorated = withArityOf(processor, traced);
+    this.decorated.add(decorated);
+    return decorated;
   }
 
   private strategyFor(worker: object | undefined, queueName: string): ProcessorStrategy {

@@ -14,6 +14,7 @@ import {
   LIBRARY_LOG_CONTEXT,
 } from './job-tracing.constants.js';
 import { InlineProcessorExplorer } from './inline-processor.explorer.js';
+import { tracedBullmqCommands } from './instrument/traced-bullmq-commands.js';
 import { JobTracingExplorer } from './job-tracing.explorer.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import {
@@ -28,6 +29,7 @@ import { QueueStateMetricsRegistrar } from './metrics/queue-state-metrics.regist
 import { TracedFlowProducer } from './queue/traced-flow-producer.js';
 import { TracedQueue, type TracedQueueOptions } from './queue/traced-queue.js';
 import { checkFeatureRegistration, missingForRootError } from './registration/check-feature-registration.js';
+import { DuplicateCopiesCheck } from './registration/duplicate-copies.js';
 import { ExceptionEvents } from './tracing/exception-event.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
@@ -97,6 +99,7 @@ function producerOptions(options: JobTracingModuleOptions): TracedQueueOptions {
     producerSpan: options.producerSpan,
     metrics: options.metrics,
     createSpans: options.createSpans,
+    traceBullmqCommands: tracedBullmqCommands(options.traceBullmqCommands).producer,
   };
 }
 
@@ -111,6 +114,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
       InlineProcessorExplorer,
       JobTracingMetadataAccessor,
       QueueStateMetricsRegistrar,
+      DuplicateCopiesCheck,
       {
         provide: TaskTracer,
         inject: [MODULE_OPTIONS_TOKEN],
@@ -135,6 +139,7 @@ function withTracingProviders(root: DynamicModule): DynamicModule {
             metrics: options.metrics === false ? undefined : new JobMetrics({ jobName: options.metricsJobName }),
             creationLink: options.creationLink,
             exceptionEvents: options.exceptionEvents ? new ExceptionEvents(options.tracerName) : undefined,
+            traceRetryLinkCommands: tracedBullmqCommands(options.traceBullmqCommands).retryLinks,
           });
         },
       },

@@ -14,7 +14,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Job, Queue } from 'bullmq';
+import { type Job, type Queue, Worker } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import type { MakeSpan } from 'nestjs-job-tracing';
 import * as currentIndex from 'nestjs-job-tracing';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -26,6 +27,9 @@ import { CountingExporter } from './counting-exporter.js';
 import * as currentStoredContext from '../../dist/context/stored-trace-context.js';
 import * as currentExplorer from '../../dist/job-tracing.explorer.js';
 import * as currentJobMetrics from '../../dist/metrics/job-metrics.js';
+import { addQuietWorkers } from '../../dist/instrument/quiet-worker.js';
+import { runWorkerEventsInAttemptContext } from '../../dist/instrument/worker-events.js';
+import { openContext, quietContext } from '../../dist/context/quiet-context.js';
 import * as currentTaskTracer from '../../dist/tracing/task-tracer.js';
 
 interface Lib {
@@ -162,6 +166,20 @@ const processor = async (_job: Job) => 'done';
 // The library keeps the task's log fields in a storage of its own too, for apps with no context manager.
 const scopeStorage = new AsyncLocalStorage<Job>();
 
+// BullMQ's own commands on Workers with a stand-in backend that answers at once: what quieting them adds.
+const standInBackend = { extendLocks: async () => [] as string[] };
+const standInWorker = (claimed: boolean) => Object.assign(Object.create(Worker.prototype) as Worker, { backend: standInBackend, claimed });
+const quietWorker = standInWorker(true);
+const openWorker = standInWorker(false);
+addQuietWorkers({ quiets: (worker) => (worker as Worker & { claimed: boolean }).claimed });
+runWorkerEventsInAttemptContext();
+// The context a quiet Worker's loop runs in, and so every processJob.
+const quietLoopContext = quietContext(ROOT_CONTEXT);
+// Each enqueue has a send span of its own: two contexts in turn, so no call reuses the last one's result.
+const sendContextA = spanContext();
+const sendContextB = spanContext();
+let flip = false;
+
 interface Case {
   key: string;
   label: string;
@@ -211,6 +229,17 @@ const CASES: Case[] = [
     },
   },
   { key: 'contextWith', label: 'enqueue part: context.with around the add', call: () => context.with(activeSpanContext, standInQueue.add, standInQueue, 'job', {}) },
+  { key: 'openContext', label: 'worker, per job: the handler\'s context from before the quiet loop\'s', call: () => openContext(quietLoopContext) },
+  {
+    key: 'quietEnqueueContext',
+    label: 'enqueue, per call: the send span\'s context quieted for BullMQ\'s commands',
+    call: () => quietContext((flip = !flip) ? sendContextA : sendContextB),
+  },
+  { key: 'bullmqCommand', label: 'worker: a BullMQ command, called directly', call: () => standInBackend.extendLocks() },
+  { key: 'quietCommand', label: 'worker: the same, quieted (lock renewal, stalled check)', call: () => quietWorker.extendJobLocks([], [], 1) },
+  { key: 'openCommand', label: 'worker: the same on a Worker the library does not claim', call: () => openWorker.extendJobLocks([], [], 1) },
+  { key: 'emitBare', label: 'worker: EventEmitter emit, no listener', call: () => EventEmitter.prototype.emit.call(quietWorker, 'completed', job) },
+  { key: 'emitNoListener', label: 'worker: Worker emit (attempt context), no listener', call: () => quietWorker.emit('completed', job, 'done', 'active') },
   {
     key: 'defineLength',
     label: 'request-scoped part: defineProperty(length) on a new closure',
@@ -231,6 +260,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
     tracerToUse.run(makeSpan, job, ROOT_CONTEXT, handler);
   const tracedQueue = new TracedQueue(standInQueue);
   const tracedQueueNoSpan = new TracedQueue(standInQueue, { producerSpan: false });
+  const tracedQueueTraced = new TracedQueue(standInQueue, { traceBullmqCommands: true } as never);
   // Request-scoped processors: @nestjs/bullmq decorates the processor again for every job.
   const explorer = new lib.explorer.JobTracingExplorer(undefined as never, { getProviders: () => [] } as never, undefined as never, taskTracer, {});
   const cases: Case[] = [
@@ -247,6 +277,7 @@ function libCases(lib: Lib, suffix = ''): Case[] {
     { key: 'readStoredContextTraceState', label: 'readStoredContext, traceparent + tracestate', call: () => readStoredContext(jobWithTraceState) },
     { key: 'tracedAdd', label: 'enqueue: TracedQueue.add (producer span)', call: () => tracedQueue.add('job', {}) },
     { key: 'tracedAddNoSpan', label: 'enqueue: TracedQueue.add, producerSpan: false', call: () => tracedQueueNoSpan.add('job', {}) },
+    { key: 'tracedAddTracedCommands', label: 'enqueue: TracedQueue.add, traceBullmqCommands: true', call: () => tracedQueueTraced.add('job', {}) },
     { key: 'serializeContext', label: 'enqueue part: serializeContext', call: () => serializeContext(activeSpanContext) },
     { key: 'withStoredContext', label: 'enqueue part: withStoredContext', call: () => withStoredContext(undefined, '{"traceparent":"x"}') },
     { key: 'decoratePerJob', label: 'request-scoped: explorer.decorate per job', call: () => explorer.decorate(processor) },

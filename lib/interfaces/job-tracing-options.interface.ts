@@ -65,7 +65,27 @@ export interface JobTracingModuleOptions extends TaskHooks {
    * Default: true. Hooks passed in these options replace the default ones, lines included.
    */
   logAttempts?: boolean;
+  /**
+   * BullMQ's own Redis commands (the worker's fetch loop, lock renewal, stalled checks and the moves
+   * after an attempt; the add scripts under the `send` span; this library's retry-link write and read)
+   * run with tracing suppressed, so auto-instrumentations such as instrumentation-ioredis record none
+   * of them and no job payload reaches a span. `true` traces them all again; an object traces the
+   * named ones. The processor's own commands are always traced. Default: false.
+   */
+  traceBullmqCommands?: TraceBullmqCommands;
 }
+
+/** Which of BullMQ's own Redis commands stay traced: all (`true`), none (`false`), or per patch point. */
+export type TraceBullmqCommands =
+  | boolean
+  | {
+      /** The fetch loop and blocking poll, lock renewal, stalled checks, the moves after an attempt. */
+      worker?: boolean;
+      /** `add`, `addBulk`, flow and scheduler scripts sent by `TracedQueue` and `TracedFlowProducer`. */
+      producer?: boolean;
+      /** This library's write (`addLog`) and read (`LRANGE`) of the previous attempt's span. */
+      retryLinks?: boolean;
+    };
 
 /** What `JobTracingModule.forFeature({...})` provides, for `@InjectTracedQueue` and `@InjectTracedFlowProducer`. */
 export interface JobTracingFeatures {

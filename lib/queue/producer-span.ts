@@ -1,5 +1,6 @@
 import { type Attributes, type Context, context, type Span, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { explicitParent, type TracingContext } from '../context/tracing-context.js';
+import { producerCommandContext } from '../instrument/quiet-producer.js';
 import { DEFAULT_TRACER_NAME, MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { ProducerMetrics, sendOperation } from '../metrics/producer-metrics.js';
 import { recordFailure } from '../tracing/record-failure.js';
@@ -18,6 +19,8 @@ export interface TracedQueueOptions {
    * `false`: one PRODUCER `send` span whose context every job of the batch stores (as in 0.1). Default: true.
    */
   createSpans?: boolean;
+  /** Trace BullMQ's own Redis commands for the enqueue (they carry the job's data). Default: false. */
+  traceBullmqCommands?: boolean;
 }
 
 export interface Send {
@@ -39,12 +42,14 @@ export class ProducerSpan {
   private readonly enabled: boolean;
   private readonly metrics?: ProducerMetrics;
   private readonly createSpans: boolean;
+  private readonly commandContext: (ctx: Context) => Context;
 
   constructor(options: TracedQueueOptions = {}) {
     this.tracer = trace.getTracer(options.tracerName ?? DEFAULT_TRACER_NAME);
     this.enabled = options.producerSpan ?? true;
     this.metrics = options.metrics === false ? undefined : new ProducerMetrics();
     this.createSpans = this.enabled && (options.createSpans ?? true);
+    this.commandContext = producerCommandContext(options.traceBullmqCommands);
   }
 
   /** A single message: one PRODUCER `send` span, whose context the message stores. */
@@ -85,7 +90,8 @@ export class ProducerSpan {
     const ctx = span ? trace.setSpan(parent, span) : parent;
     const startedAt = this.metrics ? performance.now() : 0;
     try {
-      const result = await (span ? context.with(ctx, enqueue, undefined, ctx, span, parent) : enqueue(parent, undefined, parent));
+      // BullMQ's commands run quiet (unless traceBullmqCommands); the enqueue is handed the span's context to store.
+      const result = await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span, parent);
       this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt);
       return result;
     } catch (error) {

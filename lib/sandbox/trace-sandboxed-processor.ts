@@ -1,5 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import { tracedBullmqCommands } from '../instrument/traced-bullmq-commands.js';
+import type { TraceBullmqCommands } from '../interfaces/job-tracing-options.interface.js';
 import type { MakeSpan } from '../interfaces/make-span.interface.js';
 import type { TaskHooks } from '../interfaces/task-hooks.interface.js';
 import type { DefaultTaskHooksOptions } from '../tracing/default-task-hooks.js';
@@ -25,6 +27,11 @@ export interface SandboxedTracingOptions extends TaskHooks, DefaultTaskHooksOpti
    * without one, attempts in the child are not linked (their failures still write the log line).
    */
   redis?: RedisListClient;
+  /**
+   * As the module's option. In the child only `retryLinks` applies, to its LRANGE on `redis` (the
+   * `addLog` runs in the parent, whose Worker is not this wrapper's to change). Default: false.
+   */
+  traceBullmqCommands?: TraceBullmqCommands;
   /** Where the tracer reports its own problems. Default: the console, which BullMQ forwards from the child. */
   logger?: TaskTracerLogger;
   /** As the module's `creationLink`: in `child` propagation, also link to the creation context. Default: true. */
@@ -57,6 +64,7 @@ export function traceSandboxedProcessor<T>(
     hooks: { onStart: options.onStart, onSuccess: options.onSuccess, onFailure: options.onFailure, logAttempts: options.logAttempts },
     creationLink: options.creationLink,
     exceptionEvents: options.exceptionEvents ? new ExceptionEvents(options.tracerName) : undefined,
+    traceRetryLinkCommands: tracedBullmqCommands(options.traceBullmqCommands).retryLinks,
   });
   const traced = (job: Job, token?: string, signal?: AbortSignal) => {
     if (options.redis) Object.defineProperty(job, SANDBOX_LOG_CLIENT, { value: options.redis });

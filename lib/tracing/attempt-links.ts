@@ -1,5 +1,6 @@
 import { isSpanContextValid, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
+import { runQuietly, runTraced } from '../context/quiet-context.js';
 import { formatTraceFlags, parseTraceparent } from '../context/w3c-trace-context.js';
 import { isJobMoved } from './job-moved.js';
 
@@ -30,8 +31,16 @@ export function mayRetry(job: Job, error: unknown): boolean {
   return (error as Error | undefined)?.name !== 'UnrecoverableError' && !isJobMoved(error);
 }
 
-/** Appends the failed attempt's line; never throws and never waits long. */
-export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (problem: string) => void): Promise<void> {
+/**
+ * Appends the failed attempt's line; never throws and never waits long.
+ * Its command is BullMQ's `addLog` script, holding no payload; untraced unless `traced`.
+ */
+export async function recordFailedAttempt(
+  job: Job,
+  span: Span,
+  reportProblem: (problem: string) => void,
+  traced = false,
+): Promise<void> {
   const spanContext = span.spanContext();
   // No SDK (or OTEL_SDK_DISABLED): a span with zero ids has nothing to link to.
   if (!isSpanContextValid(spanContext)) return;
@@ -40,7 +49,7 @@ export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      job.log(line),
+      (traced ? runTraced : runQuietly)(job.log, job, line),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
         timer.unref?.();
@@ -57,13 +66,17 @@ export async function recordFailedAttempt(job: Job, span: Span, reportProblem: (
  * The link from attempt N >= 2 (`job.attemptsMade` >= 1) to attempt N-1's span, read from the job's log.
  * Undefined when there is none to read; a malformed line of ours is reported.
  */
-export async function previousAttemptLink(job: Job, reportProblem: (problem: string) => void): Promise<Link | undefined> {
+export async function previousAttemptLink(
+  job: Job,
+  reportProblem: (problem: string) => void,
+  traced = false,
+): Promise<Link | undefined> {
   const previousAttempt = job.attemptsMade;
   let lines: unknown;
   try {
     const read = logReaderOf(job);
     if (!read) return undefined; // e.g. a sandboxed child given no Redis client
-    lines = await read(-LINES_READ, -1);
+    lines = await (traced ? runTraced : runQuietly)(read, undefined, -LINES_READ, -1);
   } catch (error) {
     reportProblem(`its previous attempt's span could not be read: ${(error as Error)?.message ?? error}`);
     return undefined;

@@ -20,6 +20,7 @@ import { escapeLogText, formatFieldValue, quoteLogValue, safeString } from '../l
 import { IgnoredStoredContext } from '../logging/ignored-stored-context.js';
 import { StoredContextProblems } from '../logging/stored-context-problems.js';
 import { defaultTaskHooks, type DefaultTaskHooksOptions } from './default-task-hooks.js';
+import { rememberAttemptContext } from './attempt-context.js';
 import { jobTiming } from './job-timing.js';
 import { mayRetry, previousAttemptLink, recordFailedAttempt } from './attempt-links.js';
 import { jobLifecycleAttributes } from './job-lifecycle-attributes.js';
@@ -48,6 +49,8 @@ export interface TaskTracerSettings {
   creationLink?: boolean;
   /** Absent: no `messaging.process.exception` log records. */
   exceptionEvents?: ExceptionEvents;
+  /** Trace the Redis commands that link a retry to the previous attempt. Default: false. */
+  traceRetryLinkCommands?: boolean;
 }
 
 /**
@@ -67,6 +70,7 @@ export class TaskTracer {
   private readonly creationLink: boolean;
   private readonly exceptionEvents?: ExceptionEvents;
   private readonly ignoredContext: IgnoredStoredContext;
+  private readonly traceRetryLinkCommands: boolean;
 
   constructor(settings: TaskTracerSettings) {
     this.tracer = settings.tracer;
@@ -80,6 +84,7 @@ export class TaskTracer {
     this.creationLink = settings.creationLink ?? true;
     this.exceptionEvents = settings.exceptionEvents;
     this.ignoredContext = new IgnoredStoredContext(this.logger);
+    this.traceRetryLinkCommands = settings.traceRetryLinkCommands ?? false;
   }
 
   async run<T>(makeSpan: MakeSpan, job: Job, activeContext: Context, handler: () => Promise<T>): Promise<T> {
@@ -99,12 +104,13 @@ export class TaskTracer {
     };
     const scoped = withTaskScope(parent, { spanName: taskSpan.name, fields });
     if (!this.levelFilter.enabled(taskSpan.level, job.queueName)) {
+      rememberAttemptContext(job, scoped);
       // Not recorded, but the upstream context still flows to work done inside, and metrics measure it all the same.
       return withinTask(scoped, this.jobMetrics ? this.jobMetrics.measured(job, handler) : handler);
     }
 
     // A first attempt has no previous one: no await, no Redis command.
-    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.retryLinkProblem(job)) : undefined;
+    const previousAttempt = job.attemptsMade > 0 ? await previousAttemptLink(job, this.retryLinkProblem(job), this.traceRetryLinkCommands) : undefined;
     const links = previousAttempt ? [...(Array.isArray(taskSpan.links) ? taskSpan.links : []), previousAttempt] : taskSpan.links;
     const span = this.tracer.startSpan(
       taskSpan.name,
@@ -118,6 +124,7 @@ export class TaskTracer {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
       result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler);
     } catch (error) {
+      rememberAttemptContext(job, inSpan);
       const latencyMs = performance.now() - startedAt;
       this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
       const movedTo = jobMovedBy(error);
@@ -129,9 +136,10 @@ export class TaskTracer {
         withinTask(inSpan, () => this.callHook('onFailure', job, error, latencyMs, span));
       }
       span.end();
-      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job));
+      if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job), this.traceRetryLinkCommands);
       throw error;
     }
+    rememberAttemptContext(job, inSpan);
     span.end();
     return result;
   }
