@@ -120,12 +120,15 @@ type Library = Pick<typeof library, 'TracedQueue' | 'TracedFlowProducer'>;
 function tracedCases({ TracedQueue, TracedFlowProducer }: Library, suffix = ''): ProducerCase[] {
   const traced = new TracedQueue(queueOf(`tracedAdd${suffix}`));
   const tracedNoMetrics = new TracedQueue(queueOf(`tracedAddNoMetrics${suffix}`), { metrics: false });
+  const tracedCommandsTraced = new TracedQueue(queueOf(`tracedAddCommandsTraced${suffix}`), { traceBullmqCommands: true });
   const tracedBulk = new TracedQueue(queueOf(`tracedBulk${suffix}`));
   const tracedBulkSendOnly = new TracedQueue(queueOf(`tracedBulkSendOnly${suffix}`), { createSpans: false });
   const tracedFlow = new TracedFlowProducer(flowProducerOf());
   const cases: ProducerCase[] = [
     { key: 'tracedAdd', label: 'TracedQueue.add', workload: 'add', call: (n) => traced.add('job', { n }) },
     { key: 'tracedAddNoMetrics', label: 'TracedQueue.add, metrics: false', workload: 'add', call: (n) => tracedNoMetrics.add('job', { n }) },
+    // BullMQ's commands not made quiet: the quiet context's own cost is the difference from tracedAdd.
+    { key: 'tracedAddCommandsTraced', label: 'TracedQueue.add, traceBullmqCommands: true', workload: 'add', call: (n) => tracedCommandsTraced.add('job', { n }) },
     { key: 'tracedBulk', label: `TracedQueue.addBulk of ${BULK_SIZE} (create spans)`, workload: 'addBulk', call: (n) => tracedBulk.addBulk(bulkOf(n)) },
     {
       key: 'tracedBulkSendOnly',
@@ -306,7 +309,7 @@ function quantile(numbers: number[], q: number): number {
 const output: ProducerResults = { rounds: ROUNDS, batch: BATCH, concurrency: CONCURRENCY, spansExported: exporter.count, cases: results, ratios };
 if (values.table) {
   console.log(producerLines(output).join('\n'));
-  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAdd@before'], ['tracedFlow', 'handWrittenActiveFlow'], ['handWrittenActiveFlow', 'handWrittenFlow']]) {
+  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAddCommandsTraced'], ['tracedAdd', 'tracedAdd@before'], ['tracedFlow', 'handWrittenActiveFlow'], ['handWrittenActiveFlow', 'handWrittenFlow']]) {
     if (samples.has(key) && samples.has(base)) console.log(`${key} over ${base}: ${addedText(addedOver(key, base))} us/job`);
   }
 } else {
