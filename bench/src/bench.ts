@@ -20,6 +20,10 @@ import {
   WITH_METRICS,
   WITHOUT_METRICS,
 } from './modes.js';
+import { pinning, type Pinning } from './pinning.js';
+import { producerLines, type ProducerResults } from './producer-report.js';
+import { removeKeys } from './redis-keys.js';
+import { type Interval, median } from './statistics.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +38,13 @@ const { values } = parseArgs({
     json: { type: 'string', default: fileURLToPath(new URL('../results.json', import.meta.url)) },
     // For a quick check of the Redis modes only: the micro benchmark takes a minute or two.
     'skip-micro': { type: 'boolean', default: false },
+    // The producer benchmark (bench/src/producer.ts) takes under a minute at its default 30 rounds.
+    'skip-producer': { type: 'boolean', default: false },
+    'producer-rounds': { type: 'string', default: '30' },
+    // Measured processes on one CPU, Redis (when it runs here, and may be pinned) on another; --no-pin leaves both alone.
+    pin: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const FIGURES: Array<[keyof MeasuredRound, string, number]> = [
   ['enqueuePerSecond', 'enqueue jobs/s', 0],
@@ -70,10 +80,16 @@ try {
   process.exit(1);
 }
 
-const micro = values['skip-micro']
-  ? []
-  : (JSON.parse((await run(process.execPath, [script('micro.js')], { maxBuffer: 1 << 20 })).stdout) as MicroResult[]);
+const pinned: Pinning = values.pin ? await pinning(redis, redisUrl) : { describe: 'not pinned (--no-pin)', command: (args) => args, restore() {} };
+console.log(`CPUs: ${pinned.describe}.`);
+process.once('exit', () => pinned.restore());
+
+const micro = values['skip-micro'] ? [] : (JSON.parse(await measure([script('micro.js')])) as MicroResult[]);
 if (micro.length) console.log('micro (CPU us per call, no Redis):', micro.map(({ key, micros }) => `${key}=${micros.toFixed(2)}`).join(' '));
+const producer = values['skip-producer']
+  ? undefined
+  : (JSON.parse(await measure([script('producer.js'), `--rounds=${values['producer-rounds']}`, `--redis=${redisUrl}`])) as ProducerResults);
+if (producer) console.log(producerLines(producer).join('\n'));
 
 const results: MeasuredRound[][] = [];
 for (let round = 1; round <= rounds; round++) {
@@ -93,18 +109,19 @@ for (let round = 1; round <= rounds; round++) {
 }
 const soak = Number(values.soak) > 0 ? await runSoak(Number(values.soak)) : undefined;
 const listpackValue = ((await redis.config('GET', 'hash-max-listpack-value')) as string[])[1];
+pinned.restore();
 await redis.quit();
 
-const report = renderReport(results, micro, soak);
+const report = renderReport(results, micro, producer, soak);
 console.log(`\n${report}`);
 await writeFile(values.out, report);
-await writeFile(values.json, `${JSON.stringify(summarize(results), null, 2)}\n`);
+await writeFile(values.json, `${JSON.stringify(summarize(results, micro, producer, soak), null, 2)}\n`);
 console.log(`Wrote ${values.out} and ${values.json}.`);
 
 async function runMode(mode: Mode, jobCount: number, nodeArgs: string[] = [], extraArgs: string[] = []): Promise<MeasuredRound> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const before = await totalCommands();
-  const { stdout } = await run(process.execPath, [
+  const stdout = await measure([
     ...nodeArgs,
     script('worker.js'),
     `--mode=${mode}`,
@@ -114,17 +131,19 @@ async function runMode(mode: Mode, jobCount: number, nodeArgs: string[] = [], ex
     `--redis=${redisUrl}`,
     `--warmup=${warmup}`,
     ...extraArgs,
-  ], { maxBuffer: 1 << 20 });
+  ]);
   const commands = (await totalCommands()) - before - 1; // less our own INFO
   const result = JSON.parse(stdout) as RoundResult;
   const stored = await storedBytesPerJob(prefix, Math.min(100, jobCount));
-  await removeKeys(prefix);
+  await removeKeys(redis, prefix);
   // Warm-up jobs go through Redis like the others; the process's own start-up is shared by all.
   return { ...result, redisCommandsPerJob: commands / (jobCount + warmup), ...stored };
 }
 
 /** One long contextual run, with memory sampled at every tenth of its jobs. */
-async function runSoak(total: number): Promise<NonNullable<RoundResult['memorySamples']>> {
+type SoakSamples = NonNullable<RoundResult['memorySamples']>;
+
+async function runSoak(total: number): Promise<SoakSamples> {
   return (await runMode('job-tracing-contextual', total, ['--expose-gc'], ['--rss-samples=10'])).memorySamples ?? [];
 }
 
@@ -146,25 +165,14 @@ async function storedBytesPerJob(prefix: string, sample: number): Promise<{ byte
   return { bytesPerJob: bytes / sample, memoryPerJob: memory / sample };
 }
 
-async function removeKeys(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+/** Runs a measured Node process (pinned, when pinning) and returns what it printed. */
+async function measure(args: string[]): Promise<string> {
+  const [file, ...rest] = pinned.command([process.execPath, ...args]);
+  return (await run(file, rest, { maxBuffer: 1 << 22 })).stdout;
 }
 
 function script(name: string): string {
   return fileURLToPath(new URL(name, import.meta.url));
-}
-
-/** Of the rounds that have a figure (NaN: none). */
-function median(numbers: number[]): number {
-  const sorted = numbers.filter((number) => !Number.isNaN(number)).sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 interface MicroResult {
@@ -184,8 +192,11 @@ interface ModeSummary {
   /** addedCpuMicros as a multiple of the floor's, in the same round. */
   addedOverFloor: number | null;
   processRatio: number;
+  /** processRatio lies outside the noise band: none's own spread across rounds. */
+  processRatioResolved: boolean;
   /** Enqueue throughput over `none`'s (a plain Queue.add), in the same round. */
   enqueueRatio: number;
+  enqueueRatioResolved: boolean;
   enqueueCpuMicrosPerJob: number;
   spansPerJob: number;
   redisCommandsPerJob: number;
@@ -220,31 +231,106 @@ function figure(value: number): number | null {
   return Number.isFinite(value) ? Number(value.toFixed(3)) : null;
 }
 
-function summarize(all: MeasuredRound[][]) {
+/** `none`'s own spread across rounds, per figure: its least and greatest over its median. */
+type NoiseBand = Record<'enqueuePerSecond' | 'processPerSecond' | 'cpuMicrosPerJob' | 'enqueueCpuMicrosPerJob', Interval>;
+
+function noiseBand(all: MeasuredRound[][]): NoiseBand | undefined {
+  if (!modes.includes(BASELINE)) return undefined;
+  const band = (key: keyof NoiseBand): Interval => {
+    const values = all.map((round) => Number(of(round, BASELINE)![key]));
+    const middle = median(values);
+    return [Math.min(...values) / middle, Math.max(...values) / middle];
+  };
+  return {
+    enqueuePerSecond: band('enqueuePerSecond'),
+    processPerSecond: band('processPerSecond'),
+    cpuMicrosPerJob: band('cpuMicrosPerJob'),
+    enqueueCpuMicrosPerJob: band('enqueueCpuMicrosPerJob'),
+  };
+}
+
+/** A multiple of `none` that differs from 1 by less than none differs from itself between rounds tells nothing. */
+function outsideBand(multiple: number, band: Interval | undefined): boolean {
+  return band !== undefined && (multiple < band[0] || multiple > band[1]);
+}
+
+/** Met when at the goal or inside the noise band (indistinguishable from `none`). */
+function throughputGoal(mode: Mode, value: number | null, goal: number, band: Interval | undefined) {
+  if (value === null || !modes.includes(mode)) return undefined;
+  return { mode, value, goal, met: value >= goal || (band !== undefined && value >= band[0]), resolved: outsideBand(value, band) };
+}
+
+/** Least over least: on a shared machine interference only adds time. */
+function microRatio(microResults: MicroResult[], of: string, over: string): number | null {
+  const [a, b] = [of, over].map((key) => microResults.find((result) => result.key === key)?.least);
+  return a && b ? figure(a / b) : null;
+}
+
+function summarize(all: MeasuredRound[][], microResults: MicroResult[], producerResults?: ProducerResults, soakRss?: SoakSamples) {
+  const noise = noiseBand(all);
   const perMode = (mode: Mode, pick: (round: MeasuredRound[]) => number) => figure(median(all.map(pick)));
   const summaries = Object.fromEntries(
-    modes.map((mode): [string, ModeSummary] => [
-      mode,
-      {
-        cpuMicrosPerJob: perMode(mode, (round) => of(round, mode)!.cpuMicrosPerJob)!,
-        addedCpuMicros: perMode(mode, (round) => addedCpu(round, mode))!,
-        addedOverFloor: perMode(mode, (round) => addedOverFloor(round, mode)),
-        processRatio: perMode(mode, (round) => ratio(round, mode, 'processPerSecond'))!,
-        enqueueRatio: perMode(mode, (round) => ratio(round, mode, 'enqueuePerSecond'))!,
-        enqueueCpuMicrosPerJob: perMode(mode, (round) => of(round, mode)!.enqueueCpuMicrosPerJob)!,
-        spansPerJob: perMode(mode, (round) => of(round, mode)!.spansPerJob)!,
-        redisCommandsPerJob: perMode(mode, (round) => of(round, mode)!.redisCommandsPerJob)!,
-      },
-    ]),
+    modes.map((mode): [string, ModeSummary] => {
+      const processRatio = perMode(mode, (round) => ratio(round, mode, 'processPerSecond'))!;
+      const enqueueRatio = perMode(mode, (round) => ratio(round, mode, 'enqueuePerSecond'))!;
+      return [
+        mode,
+        {
+          cpuMicrosPerJob: perMode(mode, (round) => of(round, mode)!.cpuMicrosPerJob)!,
+          addedCpuMicros: perMode(mode, (round) => addedCpu(round, mode))!,
+          addedOverFloor: perMode(mode, (round) => addedOverFloor(round, mode)),
+          processRatio,
+          processRatioResolved: outsideBand(processRatio, noise?.processPerSecond),
+          enqueueRatio,
+          enqueueRatioResolved: outsideBand(enqueueRatio, noise?.enqueuePerSecond),
+          enqueueCpuMicrosPerJob: perMode(mode, (round) => of(round, mode)!.enqueueCpuMicrosPerJob)!,
+          spansPerJob: perMode(mode, (round) => of(round, mode)!.spansPerJob)!,
+          redisCommandsPerJob: perMode(mode, (round) => of(round, mode)!.redisCommandsPerJob)!,
+        },
+      ];
+    }),
   );
+  const extraCommands = (mode: Mode) =>
+    summaries[mode] && summaries[BASELINE] ? figure(summaries[mode].redisCommandsPerJob - summaries[BASELINE].redisCommandsPerJob) : null;
+  const tracedAdd = producerResults?.ratios.find((r) => r.of === 'tracedAdd' && r.over === 'handWrittenAdd');
+  const overOtel = producerResults?.ratios.find((r) => r.of === 'tracedAdd' && r.over === 'bullmqOtelAdd');
   return {
     command: commandLine(),
     date: new Date().toISOString(),
+    cpus: pinned.describe,
     rounds,
     jobs,
+    // none's spread across rounds, as its least and greatest over its median: multiples inside it are not resolved.
+    noise,
+    goals: {
+      contextualEnqueue: throughputGoal('job-tracing-contextual', summaries['job-tracing-contextual']?.enqueueRatio ?? null, 0.9, noise?.enqueuePerSecond),
+      jobTracingProcess: throughputGoal('job-tracing', summaries['job-tracing']?.processRatio ?? null, 0.95, noise?.processPerSecond),
+      // First-try jobs: every round's jobs succeed at once. Goal: 0.
+      extraRedisCommandsPerJob: { 'job-tracing': extraCommands('job-tracing'), 'job-tracing-contextual': extraCommands('job-tracing-contextual') },
+    },
     modes: summaries,
     // CPU us per job of job-tracing-metrics over job-tracing's in the same round, median.
     metricsCpuMicrosPerJob: figure(median(all.map(metricsCost))),
+    micro: microResults.length
+      ? {
+          // Goal for both: <= 1.15.
+          defaultOverFloorAttributes: microRatio(microResults, 'defaultTaskSpan', 'floorAttributes'),
+          contextualOverHandWritten: microRatio(microResults, 'contextualTaskSpan', 'handWrittenContextual'),
+          cases: microResults,
+        }
+      : undefined,
+    producer: producerResults && {
+      // Added CPU per job over the plain add, as ratios; null when not resolved. Goals: <= 1.3 and <= 0.7.
+      tracedAddOverHandWritten: tracedAdd?.ratio ?? null,
+      tracedAddOverBullmqOtel: overOtel?.ratio ?? null,
+      resolved: Boolean(tracedAdd?.resolved && overOtel?.resolved),
+      ...producerResults,
+    },
+    soak: soakRss && {
+      jobs: Number(values.soak),
+      rssMb: soakRss.map((sample) => figure(sample.rssMb)),
+      heapAfterGcMb: soakRss.map((sample) => (sample.heapAfterGcMb === undefined ? null : figure(sample.heapAfterGcMb))),
+    },
     measuredRounds: all,
   };
 }
@@ -254,7 +340,9 @@ function commandLine(): string {
     `npm run bench -- --jobs=${jobs} --concurrency=${concurrency} --rounds=${rounds} --warmup=${warmup}` +
     (values.modes !== MODES.join(',') ? ` --modes=${values.modes}` : '') +
     (values.soak !== '0' ? ` --soak=${values.soak}` : '') +
-    (values['skip-micro'] ? ' --skip-micro' : '')
+    (values['skip-micro'] ? ' --skip-micro' : '') +
+    (values['skip-producer'] ? ' --skip-producer' : values['producer-rounds'] !== '30' ? ` --producer-rounds=${values['producer-rounds']}` : '') +
+    (values.pin ? '' : ' --no-pin')
   );
 }
 
@@ -266,7 +354,30 @@ function microSection(microResults: MicroResult[]): string[] {
     '| case | median | least |',
     '|---|---|---|',
     ...microResults.map(({ label, micros, least }) => `| ${label} | ${micros.toFixed(2)} | ${least.toFixed(2)} |`),
+    '',
+    'Like for like (least over least; goal <= 1.15 each; micro.ts checks before measuring that each pair records the same span):' +
+      ` DefaultTaskSpan over the floor with its attributes ${multiple(microRatio(microResults, 'defaultTaskSpan', 'floorAttributes') ?? NaN)},` +
+      ` ContextualTaskSpan over the hand-written contextual ${multiple(microRatio(microResults, 'contextualTaskSpan', 'handWrittenContextual') ?? NaN)}.`,
   ];
+}
+
+function producerSection(producerResults: ProducerResults): string[] {
+  return [
+    '',
+    `## The enqueue side alone (\`node bench/dist/producer.js --table\`)`,
+    '',
+    `One process, one Redis connection, ${producerResults.rounds} rounds; in each, one batch of ${producerResults.batch} jobs per case in rotated order` +
+      ` (at most ${producerResults.concurrency} jobs in flight), CPU per job from process.cpuUsage() around the batch. Added CPU is over the` +
+      " workload's plain case (BullMQ's own call, carrying the same stored metadata) in the same round; its interval is a 95% bootstrap" +
+      ' interval of the median, and a difference whose interval includes 0 is not resolved. Goals: TracedQueue.add over the hand-written' +
+      ' producer <= 1.3, over bullmq-otel <= 0.7.',
+    '',
+    ...producerLines(producerResults),
+  ];
+}
+
+function bandText([low, high]: Interval): string {
+  return `${low.toFixed(2)}x to ${high.toFixed(2)}x`;
 }
 
 function multiple(value: number): string {
@@ -277,13 +388,16 @@ function signed(value: number, digits: number): string {
   return Number.isNaN(value) ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }
 
-function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakRss?: NonNullable<RoundResult['memorySamples']>): string {
+function renderReport(all: MeasuredRound[][], microResults: MicroResult[], producerResults?: ProducerResults, soakRss?: SoakSamples): string {
+  const noise = noiseBand(all);
   const header = `| mode | ${FIGURES.map(([, label]) => label).join(' | ')} | CPU us/job over none | multiple of the floor's |`;
   const rows = modes.map((mode) => {
     const cells = FIGURES.map(([key, , digits]) => {
       const value = median(all.map((round) => Number(of(round, mode)![key])));
       const modeRatio = median(all.map((round) => ratio(round, mode, key)));
-      return `${value.toFixed(digits)} (${Number.isNaN(modeRatio) ? '-' : `${modeRatio.toFixed(2)}x`})`;
+      const band = noise?.[key as keyof NoiseBand];
+      const inNoise = mode !== BASELINE && band !== undefined && !outsideBand(modeRatio, band) ? ', in noise' : '';
+      return `${value.toFixed(digits)} (${Number.isNaN(modeRatio) ? '-' : `${modeRatio.toFixed(2)}x${inNoise}`})`;
     });
     const added = median(all.map((round) => addedCpu(round, mode)));
     const overFloor = median(all.map((round) => addedOverFloor(round, mode)));
@@ -314,7 +428,7 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
     '# Benchmark results',
     '',
     `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, Redis at ${new URL(redisUrl).host}.`,
-    `Command: \`${commandLine()}\` (the medians are also in bench/results.json).`,
+    `Command: \`${commandLine()}\` (the medians are also in bench/results.json). CPUs: ${pinned.describe}.`,
     '',
     `Each cell: the median over ${rounds} interleaved rounds, and in brackets the median of the per-round ratio against \`none\`` +
       ' (the OpenTelemetry SDK registered, no job tracing). Each mode runs in its own process.' +
@@ -323,7 +437,11 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
         : ' Nothing is warmed up: start-up and JIT costs are charged to the jobs.') +
       ' `floor` is the least tracing a job can cost: its processor starts a span, runs the handler under `context.with`' +
       " and ends the span. The last column is each mode's CPU over `none` as a multiple of the floor's, within each round." +
-      ' Enqueue CPU is measured while the worker is paused.',
+      ' Enqueue CPU is measured while the worker is paused.' +
+      (noise
+        ? ` Noise band: \`none\`'s own least and greatest over its median across the rounds, enqueue jobs/s ${bandText(noise.enqueuePerSecond)},` +
+          ` process jobs/s ${bandText(noise.processPerSecond)}, CPU us/job ${bandText(noise.cpuMicrosPerJob)}; a multiple inside it says "in noise": not resolved.`
+        : ''),
     '',
     header,
     `|${'---|'.repeat(FIGURES.length + 3)}`,
@@ -343,6 +461,7 @@ function renderReport(all: MeasuredRound[][], microResults: MicroResult[], soakR
             ` median ${signed(median(all.map(metricsCost)), 1)}. The micro benchmark's \`defaultMetrics\` against \`defaultTaskSpan\` gives the same without Redis.`,
         ]
       : []),
+    ...(producerResults ? producerSection(producerResults) : []),
     ...(microResults.length ? microSection(microResults) : []),
     ...(soakRss
       ? [

@@ -39,19 +39,13 @@ export class ProducerMetrics {
   private readonly instruments = new MeterInstruments(createProducerInstruments);
   private readonly attributesByKey = new Map<string, Attributes>();
 
-  /** `send`, measured: its arguments, result and error pass through unchanged. */
-  measured<A extends unknown[], T>(operation: SendOperation, send: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
-    return async (...args: A) => {
-      const startedAt = performance.now();
-      try {
-        const result = await send(...args);
-        this.record(operation, performance.now() - startedAt, undefined);
-        return result;
-      } catch (error) {
-        this.record(operation, performance.now() - startedAt, errorTypeOf(error));
-        throw error;
-      }
-    };
+  /**
+   * Records one producer call that began at `startedAt` (from performance.now()) and has settled,
+   * with the error it threw, if any. Called by the producer itself rather than around it: a wrapper
+   * would add a closure and an async layer to every enqueue.
+   */
+  settled(operation: SendOperation, startedAt: number, failure?: { error: unknown }): void {
+    this.record(operation, performance.now() - startedAt, failure && errorTypeOf(failure.error));
   }
 
   private record(operation: SendOperation, durationMs: number, errorType: string | undefined): void {

@@ -85,11 +85,26 @@ export class ProducerSpan {
     kind: SpanKind,
     enqueue: (ctx: Context, span: Span | undefined, parent: Context) => Promise<T>,
   ): Promise<T> {
-    enqueue = this.metrics?.measured(sendOperation(send.destination, send.attributes, send.server), enqueue) ?? enqueue;
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
-    if (!this.enabled) return context.with(this.commandContext(parent), enqueue, undefined, parent, undefined, parent);
+    const span = this.enabled ? this.startSpan(send, kind, parent) : undefined;
+    const ctx = span ? trace.setSpan(parent, span) : parent;
+    const startedAt = this.metrics ? performance.now() : 0;
+    try {
+      // BullMQ's commands run quiet (unless traceBullmqCommands); the enqueue is handed the span's context to store.
+      const result = await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span, parent);
+      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt);
+      return result;
+    } catch (error) {
+      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt, { error });
+      if (span) recordFailure(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
 
-    const span = this.tracer.startSpan(
+  private startSpan(send: Send, kind: SpanKind, parent: Context): Span {
+    return this.tracer.startSpan(
       send.destination === undefined ? 'send' : `send ${send.destination}`,
       {
         kind,
@@ -103,14 +118,5 @@ export class ProducerSpan {
       },
       parent,
     );
-    const ctx = trace.setSpan(parent, span);
-    try {
-      return await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span, parent);
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
   }
 }
