@@ -6,7 +6,7 @@
 //   node bench/dist/producer.js [--rounds=30] [--batch=500] [--concurrency=50] [--only=key,key] [--before=DIR] [--table]
 // --before=DIR adds the traced cases of an earlier build (a copy of dist/ inside the repository, as for micro.ts), keys ending in @before.
 // A new case is one entry in CASES: a key, its workload and a function that enqueues `count` jobs.
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -74,6 +74,15 @@ const queueOf = (name: string, telemetry?: BullMQOtel) => new Queue(name, { conn
 const flowProducerOf = (telemetry?: BullMQOtel) => new FlowProducer({ connection, prefix, telemetry });
 const withMetadata = (metadata: string | undefined): JobsOptions => ({ telemetry: { metadata } });
 const bulkOf = (first: number, opts?: JobsOptions) => Array.from({ length: BULK_SIZE }, (_, i) => ({ name: 'job', data: { n: first + i }, opts }));
+/** The same flow, each node carrying the metadata `metadataFor` gives it, parent first. */
+const flowWithMetadataPerNode = (queueName: string, first: number, metadataFor: () => string): FlowJob => ({
+  name: 'parent',
+  queueName,
+  data: { n: first },
+  opts: withMetadata(metadataFor()),
+  children: Array.from({ length: FLOW_CHILDREN }, (_, i) => ({ name: 'child', queueName, data: { n: first + 1 + i }, opts: withMetadata(metadataFor()) })),
+});
+
 const flowOf = (queueName: string, first: number, opts?: JobsOptions): FlowJob => ({
   name: 'parent',
   queueName,
@@ -109,6 +118,49 @@ async function handWritten<T>(queueName: string, operation: string, enqueue: (me
     return result;
   } finally {
     span.end();
+  }
+}
+
+/**
+ * The hand-written batch with create spans, as the messaging conventions v1.44 recommend and TracedFlowProducer
+ * does by default: a PRODUCER `create` span per message, whose context the message carries, and a CLIENT `send`
+ * span under which the enqueue runs, linking every create span with its message's id.
+ */
+async function handWrittenWithCreates<T>(
+  queueName: string,
+  operation: string,
+  enqueue: (metadataForNextMessage: () => string) => Promise<T>,
+  idsOf: (result: T) => Array<string | undefined>,
+): Promise<T> {
+  const parent = context.active();
+  const send = tracer.startSpan(`send ${queueName}`, {
+    kind: SpanKind.CLIENT,
+    attributes: { 'messaging.system': 'bullmq', 'messaging.operation.type': 'send', 'messaging.destination.name': queueName, 'messaging.operation.name': operation, ...SERVER },
+  }, parent);
+  const creates: Span[] = [];
+  const metadataForNextMessage = () => {
+    const create = tracer.startSpan(`create ${queueName}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'messaging.system': 'bullmq', 'messaging.operation.type': 'create', 'messaging.operation.name': 'create', 'messaging.destination.name': queueName, ...SERVER },
+    }, parent);
+    creates.push(create);
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, create), carrier);
+    return JSON.stringify(carrier);
+  };
+  let ids: Array<string | undefined> = [];
+  try {
+    const result = await context.with(trace.setSpan(parent, send), enqueue, undefined, metadataForNextMessage);
+    ids = idsOf(result);
+    return result;
+  } finally {
+    send.addLinks(creates.map((create, index) => {
+      const id = ids[index];
+      if (id !== undefined) create.setAttribute('messaging.message.id', id);
+      create.end();
+      return id === undefined ? { context: create.spanContext() } : { context: create.spanContext(), attributes: { 'messaging.message.id': id } };
+    }));
+    send.end();
   }
 }
 
@@ -199,6 +251,18 @@ function flowCases(): ProducerCase[] {
       label: `hand-written flow of ${1 + FLOW_CHILDREN}, added under the span (context.with)`,
       workload: 'flow',
       call: (n) => handWritten('handWrittenActiveFlow', 'addFlow', (metadata) => hand.add(flowOf('handWrittenActiveFlow', n, withMetadata(metadata))), true),
+    },
+    {
+      key: 'handWrittenCreateFlow',
+      label: `hand-written flow of ${1 + FLOW_CHILDREN} with a create span per node, under a CLIENT send`,
+      workload: 'flow',
+      call: (n) =>
+        handWrittenWithCreates(
+          'handWrittenCreateFlow',
+          'addFlow',
+          (metadataFor) => hand.add(flowWithMetadataPerNode('handWrittenCreateFlow', n, metadataFor)),
+          (node) => [node.job.id, ...(node.children ?? []).map((child) => child.job.id)],
+        ),
     },
     { key: 'bullmqOtelFlow', label: `FlowProducer.add, ${1 + FLOW_CHILDREN} nodes, bullmq-otel`, workload: 'flow', call: (n) => otel.add(flowOf('bullmqOtelFlow', n)) },
   ];
@@ -296,6 +360,8 @@ const ratios = [
   ratioOf('tracedBulkSendOnly', 'handWrittenBulk'),
   ratioOf('tracedBulk', 'bullmqOtelBulk'),
   ratioOf('tracedFlow', 'handWrittenFlow'),
+  // Like for like: both make a create span per node and a CLIENT send linking them.
+  ratioOf('tracedFlow', 'handWrittenCreateFlow'),
   ratioOf('tracedFlow', 'bullmqOtelFlow'),
 ].filter((r) => r !== undefined);
 
@@ -309,7 +375,7 @@ function quantile(numbers: number[], q: number): number {
 const output: ProducerResults = { rounds: ROUNDS, batch: BATCH, concurrency: CONCURRENCY, spansExported: exporter.count, cases: results, ratios };
 if (values.table) {
   console.log(producerLines(output).join('\n'));
-  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAddCommandsTraced'], ['tracedAdd', 'tracedAdd@before'], ['tracedFlow', 'handWrittenActiveFlow'], ['handWrittenActiveFlow', 'handWrittenFlow']]) {
+  for (const [key, base] of [['tracedAdd', 'handWrittenAdd'], ['tracedAdd', 'handWrittenActiveAdd'], ['handWrittenActiveAdd', 'handWrittenAdd'], ['tracedAdd', 'tracedAddNoMetrics'], ['tracedAdd', 'tracedAddCommandsTraced'], ['tracedAdd', 'tracedAdd@before'], ['tracedFlow', 'handWrittenActiveFlow'], ['tracedFlow', 'handWrittenCreateFlow'], ['handWrittenActiveFlow', 'handWrittenFlow']]) {
     if (samples.has(key) && samples.has(base)) console.log(`${key} over ${base}: ${addedText(addedOver(key, base))} us/job`);
   }
 } else {
