@@ -14,6 +14,7 @@ import type { JobTracingModuleOptions } from './interfaces/job-tracing-options.i
 import type { MakeSpan } from './interfaces/make-span.interface.js';
 import { JobTracingMetadataAccessor } from './job-tracing-metadata.accessor.js';
 import { MODULE_OPTIONS_TOKEN } from './job-tracing.module-definition.js';
+import { workerOf } from './registration/worker-of.js';
 import { DefaultTaskSpan } from './strategies/default-task-span.js';
 import { TaskTracer } from './tracing/task-tracer.js';
 
@@ -163,13 +164,5 @@ function withArityOf(processor: Processor, traced: TracedCall): Processor {
       return function (this: object | undefined, job: Job, token?: string, signal?: AbortSignal) {
         return traced(this, job, token, signal);
       };
-  }
-}
-
-function workerOf(host: WorkerHost): WorkerHost['worker'] | undefined {
-  try {
-    return host.worker;
-  } catch {
-    return undefined; // not registered yet, e.g. with manualRegistration
   }
 }

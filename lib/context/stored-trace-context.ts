@@ -106,15 +106,20 @@ export function serializeContext(ctx: Context): string | undefined {
 }
 
 /**
- * The job options with `metadata` set, unless the caller set one already or asked BullMQ to omit it,
- * on the job or in the queue's `defaultJobOptions` (BullMQ merges them shallowly: the job's `telemetry` wins whole).
+ * Whether the caller set the job's `metadata` already or asked BullMQ to omit it, on the job or in the
+ * queue's `defaultJobOptions` (BullMQ merges them shallowly: the job's `telemetry` wins whole).
  */
+export function keepsOwnTelemetry(options: Pick<JobsOptions, 'telemetry'> | undefined, queueDefaults?: JobsOptions): boolean {
+  const telemetry = options?.telemetry ?? queueDefaults?.telemetry;
+  return telemetry?.metadata !== undefined || Boolean(telemetry?.omitContext);
+}
+
+/** The job options with `metadata` set, unless the caller keeps its own telemetry (`keepsOwnTelemetry`). */
 export function withStoredContext(
   options: JobsOptions | undefined,
   metadata: string | undefined,
   queueDefaults?: JobsOptions,
 ): JobsOptions {
-  const telemetry = options?.telemetry ?? queueDefaults?.telemetry;
-  if (metadata === undefined || telemetry?.metadata !== undefined || telemetry?.omitContext) return options ?? {};
-  return { ...options, telemetry: { ...telemetry, metadata } };
+  if (metadata === undefined || keepsOwnTelemetry(options, queueDefaults)) return options ?? {};
+  return { ...options, telemetry: { ...(options?.telemetry ?? queueDefaults?.telemetry), metadata } };
 }

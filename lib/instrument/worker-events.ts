@@ -1,6 +1,5 @@
-import { context } from '@opentelemetry/api';
 import { type Job, Worker } from 'bullmq';
-import { contextBeforeQuiet } from '../context/quiet-context.js';
+import { runTraced } from '../context/quiet-context.js';
 import { attemptContextOf, holdActiveEvent, takeActiveEvent } from '../tracing/attempt-context.js';
 import { withinTask } from '../tracing/task-scope.js';
 import { type TracedWorkers, TracedWorkerRegistry } from './traced-workers.js';
@@ -39,8 +38,7 @@ export function runWorkerEventsInAttemptContext(owner: TracedWorkers): () => voi
       const attemptContext = attemptContextOf(job);
       // withinTask: the attempt's task fields reach the listeners even with no context manager registered.
       if (attemptContext) return withinTask(attemptContext, original, this, ...args);
-      const open = contextBeforeQuiet(context.active());
-      return open ? context.with(open, original, this, ...args) : original.apply(this, args);
+      return runTraced(original, this, ...args);
     };
     prototype[PATCHED] = true;
   }
@@ -53,10 +51,8 @@ export function runWorkerEventsInAttemptContext(owner: TracedWorkers): () => voi
  * Worker's `error` listeners, where BullMQ reports its own errors, and never fails the job.
  */
 function emitLate(worker: Worker, emit: Emit, args: [string, ...unknown[]]): void {
-  const open = contextBeforeQuiet(context.active());
   try {
-    if (open) context.with(open, emit, worker, ...args);
-    else emit.apply(worker, args);
+    runTraced(emit, worker, ...args);
   } catch (error) {
     if (worker.listenerCount('error') > 0) emit.call(worker, 'error', error);
   }

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { errorTypeOf } from '../tracing/error-type.js';
 import { isJobMoved } from '../tracing/job-moved.js';
 import { jobTiming } from '../tracing/job-timing.js';
-import { serverAttributesOf } from '../tracing/server-address.js';
+import { serverAttributesOfJob } from '../tracing/server-address.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import { MeterInstruments } from './meter-instruments.js';
 import { processGlobal } from '../process-global.js';
@@ -83,7 +83,7 @@ export class JobMetrics {
   }
 
   private seriesOf(job: Job): QueueSeries {
-    const server = serverAttributesOf((job as unknown as { queue?: unknown }).queue);
+    const server = serverAttributesOfJob(job);
     let seriesByKey = seriesByServer.get(server);
     if (!seriesByKey) {
       seriesByKey = new Map();

@@ -1,6 +1,6 @@
 import { type Attributes, type Context, type Link, type Span, type SpanContext, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import type { JobsOptions } from 'bullmq';
-import { serializeContext } from '../context/stored-trace-context.js';
+import { keepsOwnTelemetry, serializeContext } from '../context/stored-trace-context.js';
 import { explicitParent } from '../context/tracing-context.js';
 import { MESSAGING_SYSTEM } from '../job-tracing.constants.js';
 import type { JobTracingOptions } from './traced-job-options.js';
@@ -52,8 +52,7 @@ export class CreateSpans implements MessageCreation {
       this.created.push(trace.getSpanContext(explicitParent(opts.tracingContext)));
       return undefined;
     }
-    const telemetry = opts?.telemetry ?? queueDefaults?.telemetry;
-    if (telemetry?.metadata !== undefined || telemetry?.omitContext) {
+    if (keepsOwnTelemetry(opts, queueDefaults)) {
       this.created.push(undefined);
       return undefined;
     }

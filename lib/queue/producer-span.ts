@@ -88,14 +88,15 @@ export class ProducerSpan {
     const parent = send.tracingContext ? explicitParent(send.tracingContext) : context.active();
     const span = this.enabled ? this.startSpan(send, kind, parent) : undefined;
     const ctx = span ? trace.setSpan(parent, span) : parent;
+    const operation = sendOperation(send.destination, send.attributes, send.server);
     const startedAt = this.metrics ? performance.now() : 0;
     try {
       // BullMQ's commands run quiet (unless traceBullmqCommands); the enqueue is handed the span's context to store.
       const result = await context.with(this.commandContext(ctx), enqueue, undefined, ctx, span, parent);
-      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt);
+      this.metrics?.settled(operation, startedAt);
       return result;
     } catch (error) {
-      this.metrics?.settled(sendOperation(send.destination, send.attributes, send.server), startedAt, { error });
+      this.metrics?.settled(operation, startedAt, { error });
       if (span) recordFailure(span, error);
       throw error;
     } finally {

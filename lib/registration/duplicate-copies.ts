@@ -6,6 +6,7 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LIBRARY_LOG_CONTEXT } from '../job-tracing.constants.js';
+import { workerOf } from './worker-of.js';
 
 const NEST_BULLMQ = '@nestjs/bullmq';
 const BULLMQ = 'bullmq';
@@ -70,14 +71,6 @@ function isForeignWorkerHost(instance: unknown): instance is object {
     if (prototype.constructor?.name === 'WorkerHost') return true;
   }
   return false;
-}
-
-function workerOf(host: WorkerHost): unknown {
-  try {
-    return host.worker;
-  } catch {
-    return undefined; // not registered yet, e.g. with manualRegistration
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
 import { processGlobal } from '../process-global.js';
 
 /** What a connection without a single host gives: one frozen object per process, as the others. */
@@ -35,6 +36,11 @@ export function serverAttributesOf(holder: unknown): Attributes {
     byHolder.set(holder, attributes);
   }
   return attributes;
+}
+
+/** The server of the queue a Job belongs to (BullMQ keeps it on the Job, untyped); empty for a sandboxed child's stand-in. */
+export function serverAttributesOfJob(job: Job): Attributes {
+  return serverAttributesOf((job as unknown as { queue?: unknown }).queue);
 }
 
 /** From BullMQ's connection: ioredis options, or an ioredis `Redis` (its `options`) or `Cluster` instance. */

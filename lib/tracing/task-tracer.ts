@@ -28,7 +28,7 @@ import { jobMovedBy, recordJobMoved } from './job-moved.js';
 import { JobStoredContext } from './job-stored-context.js';
 import type { ExceptionEvents } from './exception-event.js';
 import { recordFailure } from './record-failure.js';
-import { serverAttributesOf } from './server-address.js';
+import { serverAttributesOfJob } from './server-address.js';
 import { schedulerIdOf, schedulerRunFields } from './scheduler-run.js';
 import type { TaskTracerLogger } from './task-tracer-logger.js';
 import { withinTask, withTaskScope } from './task-scope.js';
@@ -99,7 +99,7 @@ export class TaskTracer {
       'messaging.operation.name': 'process',
       'messaging.destination.name': job.queueName,
       'messaging.message.id': job.id,
-      ...serverAttributesOf((job as unknown as { queue?: unknown }).queue),
+      ...serverAttributesOfJob(job),
       ...schedulerRunFields(job),
       ...jobLifecycleAttributes(job),
       ...taskSpan.fields,
@@ -122,12 +122,13 @@ export class TaskTracer {
     );
     const startedAt = performance.now();
     const inSpan = trace.setSpan(scoped, span);
+    // For the `completed` or `failed` event BullMQ emits with this Job once the attempt settled.
+    rememberAttemptContext(job, inSpan);
     let result: T;
     try {
       // onStart, the handler and onSuccess share one scope: entering it once per hook cost more than the hooks.
       result = await withinTask(inSpan, this.handleInScope<T>, undefined, job, span, startedAt, handler, emitActive);
     } catch (error) {
-      rememberAttemptContext(job, inSpan);
       const latencyMs = performance.now() - startedAt;
       this.jobMetrics?.recordFailedAttempt(job, latencyMs, error);
       const movedTo = jobMovedBy(error);
@@ -142,7 +143,6 @@ export class TaskTracer {
       if (mayRetry(job, error)) await recordFailedAttempt(job, span, this.retryLinkProblem(job), this.traceRetryLinkCommands);
       throw error;
     }
-    rememberAttemptContext(job, inSpan);
     span.end();
     return result;
   }
